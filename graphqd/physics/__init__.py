@@ -1,0 +1,1 @@
+"""Ground-truth simulators. Nothing here imports from the learning side of graphqd."""
