@@ -102,8 +102,9 @@ def packet(x: torch.Tensor, X0, S0, E0) -> torch.Tensor:
 def barrier(x: torch.Tensor, height, width, center) -> torch.Tensor:
     """Rectangular barrier V(x) = height for center − width/2 ≤ x < center + width/2, else 0.
 
-    The half-open interval puts exactly width/Δx points on the barrier when the edges
-    fall on grid points (width 7 at Δx = 100/1024 covers 72 points).
+    The half-open interval puts width/Δx points on the barrier when its edges fall on
+    grid points; otherwise ⌊·⌋ or ⌈·⌉ of it (width 7 centred at 50 on the default grid:
+    x₄₇₇ … x₅₄₇, 71 points).
 
     Shapes: height, width, center broadcast to ``...``; output (..., X) float64.
     """
