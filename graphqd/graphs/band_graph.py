@@ -9,7 +9,9 @@ so an offset-conditioned layer on this graph is a 2D convolution over ρ restric
 band. Memory and time are O(L · band_radius · kernel_radius²).
 
 Node order: row i major, then the diagonal s = j − i (minimum image) ascending; node n is
-entry ``(pairs[0, n], pairs[1, n])``. On a periodic chain with band_radius ≥ L // 2 the
+entry ``(pairs[0, n], pairs[1, n])``. In a PyG ``Data`` store it per node as ``pairs.T``
+(M, 2): PyG concatenates per-node fields along dim 0 and, as the name holds no "index",
+does not shift it when batching (the entries stay site numbers). On a periodic chain with band_radius ≥ L // 2 the
 band is the whole matrix and every entry appears exactly once.
 
 Like site graphs, the band graph has no self-loops and joins two entries at most once:
