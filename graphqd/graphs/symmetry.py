@@ -4,7 +4,9 @@ An action is a node permutation ``perm``: the transformed features are ``x[perm]
 node p receives the value of node ``perm[p]`` — for a translation by t, x'(r) = x(r − t).
 Features are treated as scalars (Q, P, n, Re ρ, Im ρ); the graph itself is left unchanged
 because every lattice graph here is invariant under these actions, with edge offsets
-transformed like vectors (checked by :func:`assert_graph_invariant`).
+transformed like vectors (checked by :func:`assert_graph_invariant`). Where a periodic
+axis has even length n and the radius reaches n/2, the two images ±n/2 are one stored edge
+with offset +n/2: transformed offsets must then be taken modulo n (``minimum_image``).
 
 Actions:
 - translations of chains and square lattices along periodic axes;
