@@ -3,8 +3,9 @@
 One weight matrix per discrete offset, so on a periodic lattice whose graph holds every
 offset of the kernel the layer *is* a circular-padded convolution: ``Conv1d`` on the site
 graph of a chain, ``Conv2d`` over the L×L density matrix on a band graph covering every
-entry. On a band of width 2·r_band + 1 it is that 2D convolution restricted to the band,
-at cost O(L · r_band) instead of O(L²).
+entry. On an open lattice it is the zero-padded convolution. On a band of width
+2·r_band + 1 it is the 2D convolution of the band-masked matrix, evaluated on the band, at
+cost O(L · r_band) instead of O(L²).
 
 Complex convention for ρ: node features carry ``(Re ρ_ij, Im ρ_ij)`` as two real channels
 and the weights are real, so the layer is real-linear in ρ (it can represent, but is not

@@ -172,3 +172,24 @@ def test_errors():
         OffsetConv(1, 1, (1, 1))(torch.randn(8, 1), graph.edge_index, graph.offset)  # 1D offsets, 2D kernel
     with pytest.raises(GraphqdError):
         OffsetConv.from_conv(nn.Conv1d(1, 1, 4))
+
+
+def test_open_chain_equals_zero_padded_conv():
+    torch.manual_seed(9)
+    conv1 = nn.Conv1d(2, 3, 5, padding=2).double()  # padding_mode="zeros"
+    chain = site_graph(9, 2, periodic=False)
+    x = torch.randn(2, 9, dtype=torch.float64)
+    torch.testing.assert_close(OffsetConv.from_conv(conv1)(x.T, chain.edge_index, chain.offset), conv1(x[None])[0].T,
+                               **F64)
+    conv2 = nn.Conv2d(2, 3, 3, padding=1).double()
+    band = band_graph(6, 5, periodic=False, kernel_radius=1)  # every entry of an open chain's ρ
+    rho = torch.randn(2, 6, 6, dtype=torch.float64)
+    got = OffsetConv.from_conv(conv2)(gather_band(rho, band.pairs).T, band.edge_index, band.offset)
+    torch.testing.assert_close(got, gather_band(conv2(rho[None])[0], band.pairs).T, **F64)
+
+
+def test_graph_without_edges():
+    graph = site_graph(1, 2, periodic=True)
+    layer = OffsetConv(2, 3, 2, bias=False)
+    x = torch.randn(1, 2)
+    torch.testing.assert_close(layer(x, graph.edge_index, graph.offset), x @ layer.full_weight()[layer.centre_slot])
