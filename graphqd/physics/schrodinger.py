@@ -321,18 +321,33 @@ def _simulate_exact(psi0, V, x, batch, dt, n_steps, laplacian):
     psi0 = psi0.expand(*batch, n_points).reshape(n_runs, n_points)
     potentials = V.expand(*batch, n_points).reshape(n_runs, n_points)
     distinct, owner = torch.unique(potentials, dim=0, return_inverse=True)
-    times = dt * torch.arange(n_steps + 1, dtype=torch.float64, device=x.device)
     out = torch.empty(n_runs, n_steps + 1, n_points, dtype=torch.complex128, device=x.device)
     for first in range(0, distinct.shape[0], _EXACT_POTENTIAL_CHUNK):
         energies, bases = eigensystem(x, distinct[first:first + _EXACT_POTENTIAL_CHUNK], laplacian)
         for offset in range(energies.shape[0]):
             runs = torch.nonzero(owner == first + offset).flatten()
-            energy, basis = energies[offset], bases[offset]
-            phases = torch.exp(-1j * times[:, None] * energy)                 # (T, X)
-            for start in range(0, runs.numel(), _EXACT_RUN_CHUNK):
-                chunk = runs[start:start + _EXACT_RUN_CHUNK]
-                amplitudes = psi0[chunk]
-                coefficients = torch.complex(amplitudes.real @ basis, amplitudes.imag @ basis)   # Uᵀψ
-                evolved = phases * coefficients[:, None, :]                    # (R, T, X)
-                out[chunk] = torch.complex(evolved.real @ basis.T, evolved.imag @ basis.T)
+            propagate_eigen(psi0[runs], energies[offset], bases[offset], dt, n_steps, out=out, rows=runs)
     return out.reshape(*batch, n_steps + 1, n_points)
+
+
+def propagate_eigen(psi0: torch.Tensor, energies: torch.Tensor, basis: torch.Tensor, dt: float, n_steps: int,
+                    out: torch.Tensor | None = None, rows: torch.Tensor | None = None) -> torch.Tensor:
+    """ψ(n dt) = U diag(e^{−iE n dt}) Uᵀ ψ(0) for runs sharing one eigensystem (E, U) of H.
+
+    Runs are propagated in chunks, each one real matrix product for the real and one for
+    the imaginary part. Writes into ``out[rows]`` when given.
+
+    Shapes: psi0 (R, X) complex, energies (X,), basis (X, X) real → (R, n_steps + 1, X) complex128.
+    """
+    n_runs, n_points = psi0.shape
+    if out is None:
+        out = torch.empty(n_runs, n_steps + 1, n_points, dtype=torch.complex128, device=psi0.device)
+        rows = torch.arange(n_runs, device=psi0.device)
+    times = dt * torch.arange(n_steps + 1, dtype=torch.float64, device=psi0.device)
+    phases = torch.exp(-1j * times[:, None] * energies)                        # (T, X)
+    for start in range(0, n_runs, _EXACT_RUN_CHUNK):
+        amplitudes = psi0[start:start + _EXACT_RUN_CHUNK]
+        coefficients = torch.complex(amplitudes.real @ basis, amplitudes.imag @ basis)   # Uᵀψ
+        evolved = phases * coefficients[:, None, :]                             # (R, T, X)
+        out[rows[start:start + _EXACT_RUN_CHUNK]] = torch.complex(evolved.real @ basis.T, evolved.imag @ basis.T)
+    return out

@@ -192,3 +192,19 @@ def test_cuda_matches_cpu(laplacian, propagator):
     cuda = schrodinger.simulate(psi.cuda(), V.cuda(), x.cuda(), **kwargs)
     assert cuda.device.type == "cuda"
     assert torch.allclose(cuda.cpu(), cpu, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("laplacian,propagator", METHODS)
+def test_bench_per_run_references_agree(laplacian, propagator):
+    """The plain numpy/scipy loops that `graphqd bench wave` times compute the same thing."""
+    from graphqd.bench import wave as bench_wave
+
+    x, psi, V = small_case(seed=2)
+    dx = schrodinger.spacing(x)
+    ours = schrodinger.simulate(psi, V, x, dt=0.1, n_steps=3, laplacian=laplacian, propagator=propagator,
+                                internal_dt=0.01).numpy()
+    if propagator == "exact":
+        reference = bench_wave.reference_exact(psi.numpy(), V.numpy(), dx, laplacian, 0.1, 3)
+    else:
+        reference = bench_wave.reference_split(psi.numpy(), V.numpy(), dx, laplacian, 0.01, 10, 3)
+    assert np.abs(ours - reference).max() < 1e-10
