@@ -249,7 +249,7 @@ def _hopping_slots(table: NeighbourTable) -> list[tuple[torch.Tensor, torch.Tens
     return slots
 
 
-def _packed_rhs(y: torch.Tensor, params: HolsteinParams, table: NeighbourTable, n: int) -> torch.Tensor:
+def _packed_rhs(y: torch.Tensor, params: HolsteinParams, slots: list, n: int) -> torch.Tensor:
     """`rhs` on the packed state y = (Q, P, vec ρ) as one complex tensor (..., 2n + n²).
 
     One buffer makes every RK4 linear combination a single tensor operation, which is
@@ -259,7 +259,7 @@ def _packed_rhs(y: torch.Tensor, params: HolsteinParams, table: NeighbourTable, 
     """
     Q, P, rho = y[..., :n].real, y[..., n:2 * n].real, y[..., 2 * n:].unflatten(-1, (n, n))
     a_rho = None
-    for neighbour, weight in _hopping_slots(table):
+    for neighbour, weight in slots:
         gathered = rho.index_select(-2, neighbour)
         if weight is not None:
             gathered = gathered * weight
@@ -273,11 +273,11 @@ def _packed_rhs(y: torch.Tensor, params: HolsteinParams, table: NeighbourTable, 
     return torch.cat([dQ, dP, drho.flatten(-2)], -1)
 
 
-def _rk4_step(y: torch.Tensor, params: HolsteinParams, table: NeighbourTable, n: int, h: float) -> torch.Tensor:
-    k1 = _packed_rhs(y, params, table, n)
-    k2 = _packed_rhs(torch.add(y, k1, alpha=h / 2), params, table, n)
-    k3 = _packed_rhs(torch.add(y, k2, alpha=h / 2), params, table, n)
-    k4 = _packed_rhs(torch.add(y, k3, alpha=h), params, table, n)
+def _rk4_step(y: torch.Tensor, params: HolsteinParams, slots: list, n: int, h: float) -> torch.Tensor:
+    k1 = _packed_rhs(y, params, slots, n)
+    k2 = _packed_rhs(torch.add(y, k1, alpha=h / 2), params, slots, n)
+    k3 = _packed_rhs(torch.add(y, k2, alpha=h / 2), params, slots, n)
+    k4 = _packed_rhs(torch.add(y, k3, alpha=h), params, slots, n)
     k1.add_(k2, alpha=2).add_(k3, alpha=2).add_(k4)
     return y.add_(k1, alpha=h / 6)
 
@@ -305,7 +305,7 @@ def simulate(state: State, params: HolsteinParams, dt: float, n_steps: int, subs
     cplx = torch.complex64 if real == torch.float32 else torch.complex128
     batch, n = state.Q.shape[:-1], state.Q.shape[-1]
     device = state.Q.device
-    table = _table(params, device)
+    slots = _hopping_slots(_table(params, device))
     y = torch.cat([state.Q.to(torch.complex128), state.P.to(torch.complex128),
                    state.rho.to(torch.complex128).flatten(-2)], -1)
     Q = torch.empty(*batch, n_steps + 1, n, dtype=real, device=device)
@@ -315,7 +315,7 @@ def simulate(state: State, params: HolsteinParams, dt: float, n_steps: int, subs
     for step in range(n_steps + 1):
         if step > 0:
             for _ in range(substeps):
-                y = _rk4_step(y, params, table, n, h)
+                y = _rk4_step(y, params, slots, n, h)
             if progress is not None:
                 progress(1)
         Q[..., step, :] = y[..., :n].real

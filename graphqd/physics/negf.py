@@ -350,77 +350,108 @@ def checkerboard(params: NEGFParams, dtype: torch.dtype = torch.float64, device=
 
 # ----------------------------------------------------------------------------- validation path
 
-def _quadrature_nodes(mu: float, temperature: float, width: float, n_panels: int, order: int):
-    """Energies and weights for int_{-inf}^{inf} de f(e) (...) on e = mu + width tan(theta):
-    composite Gauss-Legendre in theta over (-pi/2, theta_max), theta_max = 0 at T = 0 and
-    arctan(40 T / width) above (f < 5e-18 beyond). The 1/e^2 tail becomes a smooth integrand."""
-    theta_max = 0.0 if temperature == 0 else math.atan(40.0 * temperature / width)
+class QuadratureResult(NamedTuple):
+    """Result of the brute-force quadrature: density (..., Ly, Lx), current (I_L, shape (...)),
+    and the number of energy nodes (linear solves of size N) it used."""
+    density: torch.Tensor
+    current: torch.Tensor
+    n_nodes: int
+
+
+def _quadrature_width(Q, params) -> float:
+    return 2.0 * abs(params.hopping) + 0.5 * abs(params.g) * float(Q.abs().max()) + params.gamma_lead
+
+
+def _lead_integrand(H, params, mu_a, sites, other, width, theta):
+    """Integrand in theta (e = mu_a + width tan theta) for lead alpha: the density column
+    f_a Gamma sum_{j in alpha} |G^r_ij|^2 / 2pi (N values) and the transmission part
+    f_a Gamma^2 sum_{i in other, j in alpha} |G^r_ij|^2 / 2pi, times de/dtheta."""
+    energy = mu_a + width * torch.tan(theta)
+    jac = width / torch.cos(theta) ** 2
+    if params.temperature > 0:
+        jac = jac * 0.5 * (1.0 - torch.tanh((energy - mu_a) / (2.0 * params.temperature)))
+    N = H.shape[-1]
+    eye = torch.eye(N, dtype=torch.complex128, device=H.device)
+    G = torch.linalg.solve(energy[:, None, None] * eye - H, eye[:, sites])  # (E, N, Ly)
+    w2 = G.abs() ** 2
+    dens = params.gamma_lead * w2.sum(-1) * (jac / (2 * math.pi))[:, None]
+    trans = params.gamma_lead ** 2 * w2[:, other, :].sum((-1, -2)) * jac / (2 * math.pi)
+    return torch.cat([dens, trans[:, None]], dim=1)              # (E, N + 1)
+
+
+def _adaptive_gauss(fn, lo: float, hi: float, tol: float, order: int, n_initial: int, max_nodes: int):
+    """Globally adaptive composite Gauss-Legendre: a panel is accepted when its order-`order`
+    value and the sum over its two halves agree to tol * (panel share of [lo, hi]); otherwise
+    it is split. Returns (integral vector, nodes used)."""
     x, w = np.polynomial.legendre.leggauss(order)
-    edges = np.linspace(-math.pi / 2, theta_max, n_panels + 1)
-    half = 0.5 * (edges[1:] - edges[:-1])
-    mid = 0.5 * (edges[1:] + edges[:-1])
-    theta = (mid[:, None] + half[:, None] * x[None, :]).ravel()
-    wt = (half[:, None] * w[None, :]).ravel()
-    energy = mu + width * np.tan(theta)
-    weight = wt * width / np.cos(theta) ** 2
-    if temperature > 0:
-        weight = weight * 0.5 * (1.0 - np.tanh((energy - mu) / (2.0 * temperature)))
-    return energy, weight
+    x = torch.as_tensor(x, dtype=torch.float64)
+    w = torch.as_tensor(w, dtype=torch.float64)
+    edges = torch.linspace(lo, hi, n_initial + 1, dtype=torch.float64)
+    a, b = edges[:-1], edges[1:]
+    total, nodes = None, 0
+
+    def gauss(a, b):
+        half, mid = 0.5 * (b - a), 0.5 * (b + a)
+        theta = (mid[:, None] + half[:, None] * x[None, :]).reshape(-1)
+        values = fn(theta).reshape(len(a), order, -1)
+        return (values * (half[:, None] * w[None, :])[..., None]).sum(1)
+
+    coarse = gauss(a, b)
+    nodes += len(a) * order
+    while len(a):
+        m = 0.5 * (a + b)
+        left, right = gauss(a, m), gauss(m, b)
+        nodes += 2 * len(a) * order
+        fine = left + right
+        err = (fine - coarse).abs().amax(-1)
+        ok = (err <= tol * (b - a) / (hi - lo)) | (nodes >= max_nodes)
+        accepted = fine[ok].sum(0)
+        total = accepted if total is None else total + accepted
+        keep = ~ok
+        a, b, m = a[keep], b[keep], m[keep]
+        a, b = torch.cat([a, m]), torch.cat([m, b])
+        coarse = torch.cat([left[keep], right[keep]])
+    return total, nodes
 
 
-def _lead_resolved_quadrature(Q, params, n_panels, order, chunk):
-    """For each lead alpha, int de/2pi f_alpha(e) Gamma |G^r(e)_{i, j in alpha}|^2 summed over
-    j (the density, (B, N)) and the same weight on the other lead's sites (the current)."""
-    H = hamiltonian(Q, params).reshape(-1, params.n_sites, params.n_sites)
-    N = params.n_sites
-    eye = torch.eye(N, dtype=torch.complex128, device=Q.device)
-    left, right = _lead_sites(params, Q.device)
-    width = 2.0 * abs(params.hopping) + 0.5 * abs(params.g) * float(Q.abs().max()) + params.gamma_lead
-    results = []
-    for mu_a, sites in ((params.mu_left, left), (params.mu_right, right)):
-        energy, weight = _quadrature_nodes(mu_a, params.temperature, width, n_panels, order)
-        energy = torch.as_tensor(energy, dtype=torch.float64, device=Q.device)
-        weight = torch.as_tensor(weight, dtype=torch.float64, device=Q.device)
-        rhs = eye[:, sites]
-        dens = torch.zeros(H.shape[0], N, dtype=torch.float64, device=Q.device)
-        for s in range(0, len(energy), chunk):
-            e = energy[s:s + chunk]
-            A = e[None, :, None, None] * eye - H[:, None]
-            G = torch.linalg.solve(A, rhs)                               # (B, E, N, Ly) columns of G^r
-            dens += torch.einsum("e,bens->bn", weight[s:s + chunk], G.abs() ** 2)
-        results.append(params.gamma_lead * dens / (2 * math.pi))
-    return results
+def quadrature(Q: torch.Tensor, params: NEGFParams, tol: float = 1e-8, order: int = 12,
+               n_initial: int = 32, max_nodes: int = 2_000_000) -> QuadratureResult:
+    """Brute-force real-axis quadrature (validation path, one dense linear solve per energy):
 
+        n_i = sum_alpha int de/2pi f_alpha(e) Gamma sum_{j in alpha} |G^r_ij(e)|^2,
+        I_L = int de/2pi T(e) (f_L - f_R),  T = Tr[Gamma_L G^r Gamma_R G^a],
 
-def density_quadrature(Q: torch.Tensor, params: NEGFParams, n_panels: int = 64, order: int = 16,
-                       chunk: int = 64) -> torch.Tensor:
-    """Brute-force real-axis quadrature of n_i = sum_alpha int de/2pi f_alpha Gamma sum_{j in alpha}
-    |G^r_ij(e)|^2, one dense linear solve per energy (validation only; cost n_panels*order*2
-    solves of size N). Shape (..., Ly, Lx) -> (..., Ly, Lx)."""
+    on e = mu_alpha + w tan(theta), theta in (-pi/2, theta_max) (theta_max = 0 at T = 0, else
+    arctan(40 T / w), beyond which f < 5e-18), with adaptive composite Gauss-Legendre in theta
+    (`tol` is the target absolute error per lead). Narrow resonances (states weakly coupled to
+    the leads) make this slow; that is what the exact path avoids."""
     _check_Q(Q, params)
-    nL, nR = _lead_resolved_quadrature(Q, params, n_panels, order, chunk)
-    return (nL + nR).reshape(Q.shape).to(_out_dtype(Q))
-
-
-def current_quadrature(Q: torch.Tensor, params: NEGFParams, n_panels: int = 64, order: int = 16,
-                       chunk: int = 64) -> torch.Tensor:
-    """Brute-force Landauer current int de/2pi T(e) (f_L - f_R), T = Tr[Gamma_L G^r Gamma_R G^a],
-    on the same energy nodes as `density_quadrature` (validation only). Shape (...)."""
-    _check_Q(Q, params)
-    H = hamiltonian(Q, params).reshape(-1, params.n_sites, params.n_sites)
-    N = params.n_sites
-    eye = torch.eye(N, dtype=torch.complex128, device=Q.device)
+    Hs = hamiltonian(Q, params).reshape(-1, params.n_sites, params.n_sites)
+    width = _quadrature_width(Q, params)
     left, right = _lead_sites(params, Q.device)
-    width = 2.0 * abs(params.hopping) + 0.5 * abs(params.g) * float(Q.abs().max()) + params.gamma_lead
-    total = torch.zeros(H.shape[0], dtype=torch.float64, device=Q.device)
-    # f_L - f_R = f_L (1 - f_R) - f_R (1 - f_L): integrate T f_L over lead-L nodes minus T f_R over lead-R nodes
-    for mu_a, sign in ((params.mu_left, 1.0), (params.mu_right, -1.0)):
-        energy, weight = _quadrature_nodes(mu_a, params.temperature, width, n_panels, order)
-        energy = torch.as_tensor(energy, dtype=torch.float64, device=Q.device)
-        weight = torch.as_tensor(weight, dtype=torch.float64, device=Q.device)
-        for s in range(0, len(energy), chunk):
-            e = energy[s:s + chunk]
-            G = torch.linalg.solve(e[None, :, None, None] * eye - H[:, None], eye[:, right])
-            trans = params.gamma_lead ** 2 * (G[:, :, left, :].abs() ** 2).sum((-1, -2))
-            total += sign * (trans * weight[s:s + chunk]).sum(-1)
-    return (total / (2 * math.pi)).reshape(Q.shape[:-2]).to(_out_dtype(Q))
+    theta_max = 0.0 if params.temperature == 0 else math.atan(40.0 * params.temperature / width)
+    dens, curr, nodes = [], [], 0
+    for H in Hs:
+        total = 0.0
+        for mu_a, sites, other, sign in ((params.mu_left, left, right, 1.0), (params.mu_right, right, left, -1.0)):
+            fn = lambda th, mu_a=mu_a, sites=sites, other=other: _lead_integrand(
+                H, params, mu_a, sites, other, width, th.to(H.device))
+            value, used = _adaptive_gauss(fn, -math.pi / 2, theta_max, tol, order, n_initial, max_nodes)
+            nodes += used
+            # f_L - f_R = f_L (1 - f_R) - f_R (1 - f_L): integrate T f_L minus T f_R
+            total = total + torch.cat([value[:-1], sign * value[-1:]])
+        dens.append(total[:-1])
+        curr.append(total[-1])
+    dtype = _out_dtype(Q)
+    return QuadratureResult(torch.stack(dens).reshape(Q.shape).to(dtype),
+                            torch.stack(curr).reshape(Q.shape[:-2]).to(dtype), nodes)
+
+
+def density_quadrature(Q: torch.Tensor, params: NEGFParams, tol: float = 1e-8, **kwargs) -> torch.Tensor:
+    """Brute-force quadrature of the density (see `quadrature`). Shape (..., Ly, Lx) -> (..., Ly, Lx)."""
+    return quadrature(Q, params, tol=tol, **kwargs).density
+
+
+def current_quadrature(Q: torch.Tensor, params: NEGFParams, tol: float = 1e-8, **kwargs) -> torch.Tensor:
+    """Brute-force Landauer current I_L (see `quadrature`). Shape (...)."""
+    return quadrature(Q, params, tol=tol, **kwargs).current

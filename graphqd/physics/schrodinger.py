@@ -177,7 +177,8 @@ def simulate(psi0: torch.Tensor, V: torch.Tensor, x: torch.Tensor, dt: float = 0
         propagator: "split" (Strang splitting with step ``internal_dt``, which must divide
             ``dt``) or "exact" (eigen-decomposition of H; ``internal_dt`` is unused).
 
-    Shapes: output (..., n_steps + 1, X) complex128 on the device of psi0.
+    Shapes: output (..., n_steps + 1, X) complex128 on the device of psi0 (x and V are
+    moved there).
     """
     _check_choice("laplacian", laplacian, LAPLACIANS)
     _check_choice("propagator", propagator, PROPAGATORS)
@@ -186,7 +187,9 @@ def simulate(psi0: torch.Tensor, V: torch.Tensor, x: torch.Tensor, dt: float = 0
     n_points = x.shape[-1]
     if x.dim() != 1 or n_points < 4 or n_points % 2:
         raise GraphqdError(f"x must be a 1-D grid with an even number of points >= 4, got shape {tuple(x.shape)}.")
-    psi0 = torch.as_tensor(psi0).to(device=x.device, dtype=torch.complex128)
+    psi0 = torch.as_tensor(psi0)
+    x = x.to(device=psi0.device, dtype=torch.float64)
+    psi0 = psi0.to(dtype=torch.complex128)
     V = torch.as_tensor(V).to(device=x.device, dtype=torch.float64)
     if psi0.shape[-1] != n_points or V.shape[-1] != n_points:
         raise GraphqdError(f"psi0 {tuple(psi0.shape)} and V {tuple(V.shape)} must end with the {n_points} grid points.")
@@ -230,7 +233,7 @@ def _single_cpu_thread(device: torch.device):
 
 
 def _split_fd3(psi, V, x, tau, steps, n_steps):
-    """Space splitting of Nakano et al. (1994), Eqs. (9)–(12), for the 3-point Laplacian.
+    """Space splitting of Nakano et al., Comput. Phys. Commun. 83 (1994) 197, 3-point Laplacian.
 
     T = Σ_bonds T_b with T_b = (1/2Δx²)[[1, −1], [−1, 1]] on the bond (i, i+1). The even
     bonds (0,1), (2,3), … and the odd bonds (1,2), …, (X−1,0) each act on disjoint pairs,

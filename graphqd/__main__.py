@@ -1,0 +1,5 @@
+import sys
+
+from graphqd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,46 @@
+"""The `graphqd` command: one module per verb, each with `add_parser(subparsers)` and `run(args)`.
+
+Errors a user can cause are `GraphqdError`s: printed as one line, without a traceback,
+with exit status 2. An interrupt exits with status 130 and a hint to resume.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from graphqd import __version__
+from graphqd.errors import GraphqdError
+
+VERBS = ("simulate", "merge", "train", "rollout", "evaluate", "export", "bench", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="graphqd", description="Graph surrogates for quantum and "
+                                     "quantum-classical lattice dynamics: ground truth, training, rollouts.")
+    parser.add_argument("--version", action="version", version=f"graphqd {__version__}")
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
+    subparsers.required = True
+    for verb in VERBS:
+        module = importlib.import_module(f"graphqd.cli.{verb}")
+        sub = module.add_parser(subparsers)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        status = args.handler(args)
+    except GraphqdError as exc:
+        print(f"graphqd {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"graphqd {args.verb}: interrupted; what was written is kept, rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Recipe of Holstein quench datasets (DESIGN.md §3.1): shallow and deep quenches, or
+"arbitrary nonequilibrium" initial states, evolved by the Ehrenfest ground truth."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from graphqd import config as cfg
+from graphqd.config import Field
+from graphqd.data.recipes.common import run_seed, snapshot_count, storage_dtypes
+from graphqd.data.store import StoreWriter, shard_range
+from graphqd.physics import holstein
+
+SCHEMA = {
+    "system": Field("str", choices=["holstein"]),
+    "seed": Field("int", 0, minimum=0),
+    "trajectories": Field("int", minimum=1),
+    "lattice": {
+        "L": Field("lattice", 8, minimum=2, doc="chain length, or [Ly, Lx]"),
+        "boundary": Field("str", "periodic", choices=["periodic", "open"]),
+    },
+    "model": {
+        "hopping": Field("float", 1.0),
+        "omega": Field("float", 0.4, positive=True),
+        "stiffness": Field("float", 0.4, positive=True),
+    },
+    "quench": {
+        "g_initial": Field("float", 0.0),
+        "g_final": Field("float", 2.0),
+        "q_noise": Field("float", 1.0e-4, minimum=0.0, doc="std of the Gaussian noise added to Q at t = 0"),
+    },
+    "initial": {
+        "kind": Field("str", "quench", choices=["quench", "random"],
+                      doc="quench: ground state at g_initial plus noise; random: arbitrary nonequilibrium"),
+        "q_scale": Field("float", 1.0, minimum=0.0),
+        "p_scale": Field("float", 1.0, minimum=0.0),
+        "disorder": Field("float", 2.0, minimum=0.0),
+    },
+    "integrator": {
+        "dt": Field("float", 0.08, positive=True),
+        "substeps": Field("int", 8, minimum=1),
+        "t_final": Field("float", 200.0, positive=True),
+    },
+    "storage": {
+        "dtype": Field("str", "float32", choices=["float32", "float64"]),
+        "batch": Field("int", 64, minimum=1, doc="trajectories simulated and written per block"),
+    },
+}
+
+
+def params_of(config: dict) -> tuple[holstein.HolsteinParams, holstein.HolsteinParams]:
+    """(initial, final) HolsteinParams of a resolved recipe."""
+    lattice, model, quench = config["lattice"], config["model"], config["quench"]
+    L = lattice["L"] if isinstance(lattice["L"], int) else tuple(lattice["L"])
+    final = holstein.HolsteinParams(L=L, hopping=model["hopping"], omega=model["omega"],
+                                    stiffness=model["stiffness"], g=quench["g_final"], boundary=lattice["boundary"])
+    return final.with_g(quench["g_initial"]), final
+
+
+def initial_states(config: dict, runs: range, device: torch.device) -> holstein.State:
+    """Initial states of dataset runs `runs`, each determined by (seed, run index) alone."""
+    initial, final = params_of(config)
+    seeds = [run_seed(config["seed"], k) for k in runs]
+    spec = config["initial"]
+    if spec["kind"] == "quench":
+        return holstein.noisy_ground_states(initial, config["quench"]["q_noise"], seeds, device)
+    states = [holstein.random_state(final, s, spec["q_scale"], spec["p_scale"], spec["disorder"], device)
+              for s in seeds]
+    return holstein.State(*(torch.stack(parts) for parts in zip(*states)))
+
+
+def generate(config: dict, out: str, device: torch.device, shard: str | None = None) -> None:
+    """Simulate the runs of this recipe (or of one shard) into the store at `out`, resumably."""
+    _, final = params_of(config)
+    integrator = config["integrator"]
+    n_steps = snapshot_count(integrator["t_final"], integrator["dt"])
+    start, stop = shard_range(config["trajectories"], shard)
+    real, cplx = storage_dtypes(config["storage"]["dtype"])
+    n = final.n_sites
+    attrs = {"lattice_shape": np.array(final.shape), "n_sites": n, "boundary": final.boundary,
+             "hopping": final.hopping, "omega": final.omega, "stiffness": final.stiffness, "mass": final.mass,
+             "g_initial": config["quench"]["g_initial"], "g_final": final.g, "q_noise": config["quench"]["q_noise"],
+             "initial_kind": config["initial"]["kind"], "dt": integrator["dt"], "substeps": integrator["substeps"],
+             "t_final": integrator["t_final"]}
+    t = np.arange(n_steps + 1) * integrator["dt"]
+    per_run = {"Q": ((n_steps + 1, n), real), "P": ((n_steps + 1, n), real), "rho": ((n_steps + 1, n, n), cplx)}
+    with StoreWriter(out, "holstein", cfg.dump(config), config["seed"], attrs, {"t": t.astype(real)}, per_run,
+                     runs_total=stop - start, run_offset=start, shard=shard) as store:
+        if store.complete:
+            return
+        record = torch.float32 if config["storage"]["dtype"] == "float32" else torch.float64
+        remaining = (stop - start - store.runs_done) * n_steps
+        with tqdm(total=remaining, unit="snapshot", desc=f"holstein -> {out}", disable=None) as bar:
+            batch = config["storage"]["batch"]
+            while store.runs_done < stop - start:
+                first = store.runs_done
+                runs = range(start + first, start + min(first + batch, stop - start))
+                state = initial_states(config, runs, device)
+                traj = holstein.simulate(state, final, integrator["dt"], n_steps, integrator["substeps"],
+                                         record_dtype=record, progress=lambda k: bar.update(k * len(runs)))
+                store.write(first, {"Q": traj.Q.cpu().numpy(), "P": traj.P.cpu().numpy(),
+                                    "rho": traj.rho.cpu().numpy()})
+        store.finish()

@@ -1,0 +1,191 @@
+"""The HDF5 trajectory store of DESIGN.md §2.2.
+
+One file per dataset. Root attributes: `system`, `graphqd_version`, `config` (the resolved
+YAML text), `seed`, `complete`, the physical parameters, and the bookkeeping of resumable
+writes: `runs_done` (runs written, in order) and, for a shard, `shard`, `run_offset` and
+`runs_total`. Arrays carry the runs on their first axis; arrays shared by all runs
+(`t`, `x`) have none.
+
+Writes are resumable: runs are written in blocks, and `runs_done` moves only after a
+block is on disk, so a rerun of an interrupted `simulate` loses and duplicates nothing.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+import h5py
+import numpy as np
+
+from graphqd import __version__
+from graphqd.errors import StoreError
+
+STRING = h5py.string_dtype()
+
+
+def _open(path: str, mode: str) -> h5py.File:
+    try:
+        return h5py.File(path, mode)
+    except FileNotFoundError:
+        raise StoreError(f"data file '{path}' does not exist") from None
+    except OSError:
+        raise StoreError(f"'{path}' is not a readable HDF5 file (truncated or foreign); "
+                         "delete it and rerun the command that made it") from None
+
+
+def open_store(path: str, system: str | None = None, require_complete: bool = True) -> h5py.File:
+    """Open a store read-only, checking that it is a graphqd store of `system` and complete."""
+    handle = _open(path, "r")
+    found = handle.attrs.get("system")
+    if found is None or "graphqd_version" not in handle.attrs:
+        handle.close()
+        raise StoreError(f"'{path}' is an HDF5 file but not a graphqd trajectory store (no 'system' attribute)")
+    if system is not None and found != system:
+        handle.close()
+        raise StoreError(f"'{path}' holds {found!r} data, but {system!r} data is needed here")
+    if require_complete and not bool(handle.attrs.get("complete", False)):
+        done, total = int(handle.attrs.get("runs_done", 0)), int(handle.attrs.get("runs_total", 0))
+        handle.close()
+        raise StoreError(f"'{path}' is incomplete ({done} of {total} runs written); "
+                         "rerun the same simulate command to finish it")
+    return handle
+
+
+class StoreWriter:
+    """Writes runs into a new or resumed store; use as a context manager."""
+
+    def __init__(self, path: str, system: str, config_text: str, seed: int, attrs: dict,
+                 shared: dict[str, np.ndarray], per_run: dict[str, tuple[tuple[int, ...], object]],
+                 runs_total: int, run_offset: int = 0, shard: str | None = None):
+        """Create `path`, or reopen it to resume when it was made by the same config.
+
+        Args:
+            shared: arrays common to all runs (e.g. `t`), written once.
+            per_run: name -> (shape of one run, dtype); stored as (runs_total, *shape).
+            runs_total: runs in this file; run_offset: index of its first run in the dataset.
+        """
+        self.path = path
+        if os.path.exists(path):
+            self.file = _open(path, "r+")
+            attrs_found = self.file.attrs
+            if attrs_found.get("system") != system or "graphqd_version" not in attrs_found:
+                self.file.close()
+                raise StoreError(f"'{path}' exists and is not a graphqd {system} store; choose another --out")
+            if attrs_found.get("config") != config_text or attrs_found.get("shard", "") != (shard or "") \
+                    or int(attrs_found.get("runs_total", -1)) != runs_total:
+                self.file.close()
+                raise StoreError(f"'{path}' exists and was made with a different config or shard; "
+                                 "delete it or choose another --out")
+        else:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            self.file = _open(path, "w")
+            f = self.file
+            f.attrs.update({"system": system, "graphqd_version": __version__, "config": config_text,
+                            "seed": seed, "complete": False, "runs_done": 0, "runs_total": runs_total,
+                            "run_offset": run_offset, "shard": shard or ""})
+            for key, value in attrs.items():
+                f.attrs[key] = value
+            for name, array in shared.items():
+                f.create_dataset(name, data=array)
+            for name, (shape, dtype) in per_run.items():
+                chunk = (1,) + tuple(min(s, 256) if i == 0 else s for i, s in enumerate(shape))
+                dataset = f.create_dataset(name, shape=(runs_total, *shape), dtype=dtype,
+                                           chunks=chunk if runs_total > 0 and all(shape) else None)
+                dataset.attrs["per_run"] = True
+            f.flush()
+
+    @property
+    def runs_done(self) -> int:
+        return int(self.file.attrs["runs_done"])
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.file.attrs["complete"])
+
+    def write(self, start: int, arrays: dict[str, np.ndarray]) -> None:
+        """Write a block of runs starting at `start` (== runs_done), then advance runs_done."""
+        if start != self.runs_done:
+            raise StoreError(f"'{self.path}': block starts at run {start} but {self.runs_done} runs are written")
+        count = None
+        for name, values in arrays.items():
+            values = np.asarray(values)
+            count = len(values)
+            self.file[name][start:start + count] = values
+        self.file.flush()
+        self.file.attrs["runs_done"] = start + (count or 0)
+        self.file.flush()
+
+    def finish(self) -> None:
+        if self.runs_done != int(self.file.attrs["runs_total"]):
+            raise StoreError(f"'{self.path}': only {self.runs_done} runs written, cannot mark complete")
+        self.file.attrs["complete"] = True
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> "StoreWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def shard_range(n_runs: int, shard: str | None) -> tuple[int, int]:
+    """Runs [start, stop) of shard "i/n" (0-based i) of a dataset of n_runs."""
+    if shard is None:
+        return 0, n_runs
+    try:
+        i, n = (int(v) for v in shard.split("/"))
+    except ValueError:
+        raise StoreError(f"--shard {shard!r} must be i/n with integers 0 <= i < n") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise StoreError(f"--shard {shard!r} must be i/n with integers 0 <= i < n")
+    return i * n_runs // n, (i + 1) * n_runs // n
+
+
+def merge_shards(paths: Iterable[str], out: str) -> int:
+    """Concatenate complete shard files of one dataset into `out`; returns the number of runs.
+
+    The shards must share system and config and together cover the runs exactly once.
+    """
+    paths = list(paths)
+    if not paths:
+        raise StoreError("merge needs at least one shard file")
+    if os.path.exists(out):
+        raise StoreError(f"'{out}' already exists; merge writes a new file")
+    handles = [open_store(p) for p in paths]
+    try:
+        first = handles[0]
+        for path, h in zip(paths, handles):
+            if h.attrs["config"] != first.attrs["config"] or h.attrs["system"] != first.attrs["system"]:
+                raise StoreError(f"'{path}' was made with a different config than '{paths[0]}'")
+        order = sorted(range(len(handles)), key=lambda k: int(handles[k].attrs["run_offset"]))
+        position = 0
+        for k in order:
+            if int(handles[k].attrs["run_offset"]) != position:
+                raise StoreError(f"shards do not cover the runs contiguously: run {position} is missing or "
+                                 f"'{paths[k]}' overlaps another shard")
+            position += int(handles[k].attrs["runs_total"])
+        tmp = out + ".partial"
+        with h5py.File(tmp, "w") as dst:
+            for key, value in first.attrs.items():
+                dst.attrs[key] = value
+            dst.attrs.update({"runs_total": position, "runs_done": position, "run_offset": 0, "shard": "",
+                              "complete": True})
+            for name, source in first.items():
+                if not source.attrs.get("per_run", False):
+                    dst.create_dataset(name, data=source[()])
+                    continue
+                target = dst.create_dataset(name, shape=(position, *source.shape[1:]), dtype=source.dtype,
+                                            chunks=source.chunks if position else None)
+                target.attrs["per_run"] = True
+                for k in order:
+                    start, block = int(handles[k].attrs["run_offset"]), handles[k][name]
+                    for begin in range(0, len(block), 64):
+                        target[start + begin:start + min(begin + 64, len(block))] = block[begin:begin + 64]
+        os.replace(tmp, out)
+        return position
+    finally:
+        for h in handles:
+            h.close()
