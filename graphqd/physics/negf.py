@@ -345,7 +345,7 @@ def checkerboard(params: NEGFParams, dtype: torch.dtype = torch.float64, device=
     q0 = params.g / (2.0 * (params.stiffness - z * params.kappa))
     y = torch.arange(params.Ly, device=device)[:, None]
     x = torch.arange(params.Lx, device=device)[None, :]
-    return (q0 * (1 - 2 * ((x + y) % 2))).to(dtype)
+    return (q0 * (1 - 2 * ((x + y) % 2)).to(torch.float64)).to(dtype)
 
 
 # ----------------------------------------------------------------------------- validation path
