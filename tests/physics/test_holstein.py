@@ -59,7 +59,8 @@ def test_deep_quench_invariants_over_t200():
     assert (trace - 4).abs().max() <= 1e-9
     assert (traj.rho - traj.rho.mH).abs().max() <= 1e-9
     purity = (traj.rho[:, ::500] @ traj.rho[:, ::500]).diagonal(dim1=-2, dim2=-1).sum(-1).real
-    assert (purity - 3.5).abs().max() <= 1e-9  # Tr ρ² (two levels half filled at t = 0) is conserved
+    # Tr ρ² is conserved by the exact flow; RK4 is not unitary, so it drifts (measured ~1e-5 at t = 200)
+    assert (purity - 3.5).abs().max() <= 1e-4
     assert traj.Q.abs().max() > 1.0  # CDW domains formed
 
 
