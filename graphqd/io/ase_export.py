@@ -3,7 +3,9 @@
 Sites sit on the lattice (spacing `spacing` Å) with the cell and periodicity of the
 model; per-site fields go into `atoms.arrays`, scalars (time, parameters, order
 parameters) into `atoms.info`. `.extxyz` carries real per-site arrays; `.traj` also
-carries the density matrix in `info` (Holstein). Read back with `ase.io.read(path, ":")`.
+carries the density matrix in `info` (Holstein); ASE's .traj keeps only its own per-atom
+arrays, so there the per-site fields are in `info` too. extxyz writes 8 decimal places.
+Read back with `ase.io.read(path, ":")`.
 """
 from __future__ import annotations
 
@@ -54,7 +56,8 @@ def holstein_frames(handle: h5py.File, run: int, every: int, with_rho: bool, spa
         atoms.info.update(params)
         atoms.info.update({"system": "holstein", "run": run, "time": float(time),
                            "phi_Q": float((sign * Q[k]).mean()), "phi_rho": float((sign * n).mean())})
-        if with_rho:
+        if with_rho:  # .traj stores only ASE's own per-atom arrays, so the fields travel in info
+            atoms.info.update({"Q": atoms.arrays["Q"], "P": atoms.arrays["P"], "n": n})
             atoms.info["rho_real"] = rho[k].real.astype(float)
             atoms.info["rho_imag"] = rho[k].imag.astype(float)
         frames.append(atoms)
