@@ -27,7 +27,12 @@ def parse_args():
     ap.add_argument("--Ly", type=int, default=10)
     ap.add_argument("--biases", type=float, nargs="+", default=[2.0, 4.0, 6.0, 8.0, 10.0])
     ap.add_argument("--gamma-lead", type=float, default=1.0)
-    ap.add_argument("--mu", type=float, default=0.0)
+    ap.add_argument("--mu", type=float, default=0.0,
+                    help="with --gate symmetric: mean chemical potential (mu_L,R = mu +- V/2); "
+                         "with --gate left: the grounded right electrode's mu_R (mu_L = mu_R + V)")
+    ap.add_argument("--gate", choices=["left", "symmetric"], default="left",
+                    help="left: the right electrode stays at mu_R and the left one is gated to mu_R + V "
+                         "(one gated electrode, as in the paper); symmetric: mu +- V/2")
     ap.add_argument("--electron-temperature", type=float, default=0.0)
     ap.add_argument("--kT", type=float, default=0.1, help="lattice bath temperature k_B T")
     ap.add_argument("--damping", type=float, default=0.2, help="Brownian damping gamma")
@@ -43,7 +48,8 @@ def parse_args():
 
 
 def run_one(args, bias):
-    params = negf.NEGFParams(Lx=args.Lx, Ly=args.Ly, gamma_lead=args.gamma_lead, bias=bias, mu=args.mu,
+    mu = args.mu + 0.5 * bias if args.gate == "left" else args.mu
+    params = negf.NEGFParams(Lx=args.Lx, Ly=args.Ly, gamma_lead=args.gamma_lead, bias=bias, mu=mu,
                              temperature=args.electron_temperature)
     Q0 = negf.checkerboard(params, device=args.device)
     gen = torch.Generator(device=args.device).manual_seed(args.seed)
