@@ -216,6 +216,9 @@ class _Spectral(NamedTuple):
 def _spectral(Q: torch.Tensor, params: NEGFParams) -> _Spectral:
     H = hamiltonian(Q, params).reshape(-1, params.n_sites, params.n_sites)
     lam, R = torch.linalg.eig(H)
+    # exactly Im lambda <= 0; rounding can give +1e-17 for states nearly decoupled from the
+    # leads, which would put mu - lambda on the wrong side of the log's branch cut
+    lam = torch.complex(lam.real, -lam.imag.abs())
     Rinv = torch.linalg.inv(R)
     S = Rinv @ Rinv.mH
     T = params.temperature

@@ -125,3 +125,17 @@ def test_bad_parameters_raise_graphqd_error():
         negf.NEGFParams(Lx=0, Ly=3)
     with pytest.raises(GraphqdError, match="shape"):
         negf.density(torch.zeros(3, 3, dtype=torch.float64), negf.NEGFParams(Lx=4, Ly=3))
+
+
+def test_states_nearly_decoupled_from_the_leads_stay_physical():
+    # a strongly disordered chain localises states far from both contacts (Im lambda ~ 1e-17):
+    # occupations must stay in [0, 1] and depend continuously on Q
+    gen = torch.Generator().manual_seed(0)
+    p = negf.NEGFParams(Lx=40, Ly=1, bias=3.0)
+    Q = 3.0 * torch.randn(1, 40, generator=gen, dtype=torch.float64)
+    assert float(torch.linalg.eigvals(negf.hamiltonian(Q, p)).imag.abs().min()) < 1e-14
+    state = negf.steady_state(Q, p)
+    assert float(state.density.min()) > -1e-9 and float(state.density.max()) < 1 + 1e-9
+    nudged = negf.density(Q + 1e-10 * torch.randn(1, 40, generator=gen, dtype=torch.float64), p)
+    assert (nudged - state.density).abs().max() < 1e-6
+    assert abs(float(state.current_left + state.current_right)) < 1e-12
