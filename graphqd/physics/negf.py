@@ -35,7 +35,11 @@ M^L + M^R = i (lambda_k - lambda_l^*) S with S = R^-1 R^-dagger, so we write
 the first (equilibrium-like) term has no division at all, and the second is non-zero only
 for states inside the bias window; for those the small diagonal denominators are taken from
 the same identity, so the occupation of a nearly decoupled state is the bounded lead-weight
-ratio M^L_kk / (M^L_kk + M^R_kk) instead of a ratio of two rounding errors.
+ratio M^L_kk / (M^L_kk + M^R_kk) instead of a ratio of two rounding errors. Rounding can also
+return Im lambda = +1e-17 for such a state, which would put mu - lambda across the branch cut
+of the log; Im lambda is therefore taken as -|Im lambda|. (Test: a strongly disordered chain
+with Im lambda ~ 1e-17 keeps 0 <= n <= 1 and moves by < 1e-6 under a 1e-10 nudge of Q; the
+plain formula gives n < 0 and jumps by O(1) there.)
 
 Defaults for the leads. mu = 0 is half filling: on the bipartite lattice the particle-hole
 transformation maps Q -> -Q and mu -> -mu, so mu = 0 is the point where the checkerboard CDW
