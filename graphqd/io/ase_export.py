@@ -64,7 +64,34 @@ def holstein_frames(handle: h5py.File, run: int, every: int, with_rho: bool, spa
     return frames
 
 
-FRAME_BUILDERS = {"holstein": holstein_frames}
+def wave_frames(handle: h5py.File, run: int, every: int, with_extra: bool, spacing: float) -> list[Atoms]:
+    """Frames of a wave run: grid points as sites along x (positions x_i·spacing, periodic cell);
+    arrays psi_re, psi_im, density = |ψ|², V; info time and packet parameters."""
+    x = handle["x"][()].astype(float)
+    n_points = len(x)
+    positions = np.zeros((n_points, 3))
+    positions[:, 0] = x * spacing
+    cell = np.diag([float(handle.attrs["length"]) * spacing, VACUUM, VACUUM])
+    params = {name: float(handle[name][run]) for name in ("X0", "S0", "E0", "barrier_height", "barrier_width")}
+    params.update(_scalar_attrs(handle, ["laplacian", "propagator", "internal_dt"]))
+    params["kind"] = handle["kind"].asstr()[run]
+    V = handle["V"][run].astype(float)
+    t, psi = handle["t"][()], handle["psi"][run, ::every]
+    frames = []
+    for k, time in enumerate(t[::every]):
+        atoms = _site_atoms(positions, cell, [True, False, False], "X")
+        for name, values in (("psi_re", psi[k].real), ("psi_im", psi[k].imag), ("density", np.abs(psi[k]) ** 2),
+                             ("V", V)):
+            atoms.new_array(name, values.astype(float))
+            if with_extra:
+                atoms.info[name] = values.astype(float)
+        atoms.info.update(params)
+        atoms.info.update({"system": "wave", "run": run, "time": float(time)})
+        frames.append(atoms)
+    return frames
+
+
+FRAME_BUILDERS = {"holstein": holstein_frames, "wave": wave_frames}
 
 
 def export(path: str, run: int, out: str, every: int = 1, spacing: float = 1.0) -> int:

@@ -1,0 +1,128 @@
+"""Recipe of wave-packet datasets (DESIGN.md §3.2): the barrier curriculum or the 37-case
+test panel, propagated by one of the Schrödinger ground truths."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from graphqd import config as cfg
+from graphqd.config import Field
+from graphqd.data.recipes.common import snapshot_count, storage_dtypes
+from graphqd.data.store import STRING, StoreWriter, shard_range
+from graphqd.errors import ConfigError
+from graphqd.physics import schrodinger, wave_panel
+
+SCHEMA = {
+    "system": Field("str", choices=["wave"]),
+    "seed": Field("int", 0, minimum=0, doc="recorded; the curriculum and panel are fixed by their own seeds"),
+    "runs": {
+        "set": Field("str", "curriculum", choices=["curriculum", "panel"]),
+        "start": Field("int", 0, minimum=0, doc="first run of the set"),
+        "step": Field("int", 1, minimum=1, doc="take every step-th run"),
+        "count": Field("int", 0, minimum=0, doc="number of runs; 0 takes all that remain"),
+    },
+    "grid": {
+        "points": Field("int", 1024, minimum=4),
+        "length": Field("float", 100.0, positive=True),
+    },
+    "integrator": {
+        "dt": Field("float", 0.1, positive=True),
+        "t_final": Field("float", 50.0, positive=True),
+        "laplacian": Field("str", "fd3", choices=list(schrodinger.LAPLACIANS)),
+        "propagator": Field("str", "split", choices=list(schrodinger.PROPAGATORS)),
+        "internal_dt": Field("float", 0.0005, positive=True),
+    },
+    "storage": {
+        "dtype": Field("str", "float32", choices=["float32", "float64"]),
+        "batch": Field("int", 32, minimum=1, doc="runs simulated and written per block"),
+    },
+}
+
+SCALARS = ("X0", "S0", "E0", "barrier_height", "barrier_width")
+
+
+def selected_runs(config: dict, x: torch.Tensor) -> dict:
+    """Per-run arrays of the selected runs: V (N, X), psi0 (N, X), the scalars and kind, name."""
+    spec = config["runs"]
+    if spec["set"] == "curriculum":
+        runs = wave_panel.curriculum(float(x[-1] + (x[1] - x[0])))
+        total = len(runs)
+    else:
+        cases = wave_panel.test_panel(x)
+        total = len(cases)
+    stop = total if spec["count"] == 0 else spec["start"] + spec["step"] * spec["count"]
+    rows = list(range(spec["start"], min(stop, total), spec["step"]))
+    if not rows or (spec["count"] and len(rows) < spec["count"]):
+        raise ConfigError(f"config keys 'runs.start/step/count' select {len(rows)} runs, but the "
+                          f"{spec['set']} has only {total} (start {spec['start']}, step {spec['step']})")
+    if spec["set"] == "curriculum":
+        chosen = runs.select(rows)
+        return {"V": chosen.potentials(x), "psi0": chosen.packets(x),
+                **{k: getattr(chosen, k) for k in SCALARS}, "kind": list(chosen.kind),
+                "name": [f"barrier_{k}" for k in rows]}
+    return wave_panel.panel_batch([cases[k] for k in rows], x)
+
+
+class _ExactPropagator:
+    """Exact propagation with one eigen-decomposition per distinct potential, kept across blocks."""
+
+    def __init__(self, x: torch.Tensor, laplacian: str):
+        self.x, self.laplacian, self.cache = x, laplacian, {}
+
+    def __call__(self, psi0: torch.Tensor, V: torch.Tensor, dt: float, n_steps: int) -> torch.Tensor:
+        out = torch.empty(len(psi0), n_steps + 1, psi0.shape[-1], dtype=torch.complex128, device=psi0.device)
+        distinct, owner = torch.unique(V, dim=0, return_inverse=True)
+        for k, potential in enumerate(distinct):
+            key = potential.cpu().numpy().tobytes()
+            if key not in self.cache:
+                self.cache[key] = schrodinger.eigensystem(self.x, potential, self.laplacian)
+            rows = torch.nonzero(owner == k).flatten()
+            schrodinger.propagate_eigen(psi0[rows], *self.cache[key], dt, n_steps, out=out, rows=rows)
+        return out
+
+
+def generate(config: dict, out: str, device: torch.device, shard: str | None = None) -> None:
+    """Propagate the selected runs (or one shard of them) into the store at `out`, resumably."""
+    grid, integrator = config["grid"], config["integrator"]
+    if grid["points"] % 2:
+        raise ConfigError(f"config key 'grid.points' must be even (bond splitting), got {grid['points']}")
+    n_steps = snapshot_count(integrator["t_final"], integrator["dt"])
+    if integrator["propagator"] == "split":
+        schrodinger.internal_steps(integrator["dt"], integrator["internal_dt"])  # validates the ratio
+    x = schrodinger.grid(grid["points"], grid["length"], device=device)
+    runs = selected_runs(config, x)
+    start, stop = shard_range(len(runs["V"]), shard)
+    real, cplx = storage_dtypes(config["storage"]["dtype"])
+    n_points = grid["points"]
+    steps = round(integrator["dt"] / integrator["internal_dt"]) if integrator["propagator"] == "split" else 0
+    attrs = {"length": grid["length"], "points": n_points, "dt": integrator["dt"], "t_final": integrator["t_final"],
+             "laplacian": integrator["laplacian"], "propagator": integrator["propagator"],
+             "internal_dt": integrator["internal_dt"] if steps else 0.0, "internal_steps_per_snapshot": steps,
+             "run_set": config["runs"]["set"]}
+    shared = {"x": x.cpu().numpy().astype(real), "t": (np.arange(n_steps + 1) * integrator["dt"]).astype(real)}
+    per_run = {"psi": ((n_steps + 1, n_points), cplx), "V": ((n_points,), real),
+               **{k: ((), real) for k in SCALARS}, "kind": ((), STRING), "name": ((), STRING)}
+    exact = _ExactPropagator(x, integrator["laplacian"]) if integrator["propagator"] == "exact" else None
+    with StoreWriter(out, "wave", cfg.dump(config), config["seed"], attrs, shared, per_run,
+                     runs_total=stop - start, run_offset=start, shard=shard) as store:
+        if store.complete:
+            return
+        with tqdm(total=stop - start - store.runs_done, unit="run", desc=f"wave -> {out}", disable=None) as bar:
+            batch = config["storage"]["batch"]
+            while store.runs_done < stop - start:
+                first = store.runs_done
+                rows = slice(start + first, start + min(first + batch, stop - start))
+                psi0, V = runs["psi0"][rows], runs["V"][rows]
+                if exact is not None:
+                    psi = exact(psi0, V, integrator["dt"], n_steps)
+                else:
+                    psi = schrodinger.simulate(psi0, V, x, integrator["dt"], n_steps, integrator["laplacian"],
+                                               "split", integrator["internal_dt"])
+                block = {"psi": psi.cpu().numpy().astype(cplx), "V": V.cpu().numpy().astype(real),
+                         **{k: runs[k][rows].cpu().numpy().astype(real) for k in SCALARS},
+                         "kind": np.array(runs["kind"][rows], dtype=object),
+                         "name": np.array(runs["name"][rows], dtype=object)}
+                store.write(first, block)
+                bar.update(rows.stop - rows.start)
+        store.finish()
