@@ -1,0 +1,90 @@
+"""Normalisation statistics of the evolving state, computed on the training split and
+stored with the model (as buffers, so they travel in every checkpoint).
+
+For each state key (e.g. Q, P, rho) and each of its channels:
+  mean, std      of the state itself (inputs are fed to networks as (u − mean)/std);
+  step_std       of the increment u(t + k·dt) − u(t) over one model step (networks
+                 predict the increment in these units: u' = u + step_std · Δ̃);
+  rate_std       of the exact derivative du/dt (the scale of PARC's derivative loss).
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+FIELDS = ("mean", "std", "step_std", "rate_std")
+FLOOR = 1e-6  # a channel that never moves (e.g. Im ρ_ii) must not divide by zero
+
+
+class Normalization(nn.Module):
+    """Per-key, per-channel statistics as buffers, with the model step `dt` (k × stored spacing).
+
+    Args:
+        stats: {key: {"mean": [...], "std": [...], "step_std": [...], "rate_std": [...]}}.
+        dt: time of one model step.
+    """
+
+    def __init__(self, stats: dict, dt: float):
+        super().__init__()
+        self.keys = tuple(stats)
+        self.dt = float(dt)
+        for key, entry in stats.items():
+            for field in FIELDS:
+                value = torch.as_tensor(entry[field], dtype=torch.float32).reshape(-1)
+                if field != "mean":
+                    value = value.clamp_min(FLOOR)
+                self.register_buffer(f"{key}_{field}", value)
+
+    def get(self, key: str, field: str) -> Tensor:
+        return getattr(self, f"{key}_{field}")
+
+    def normalize(self, key: str, value: Tensor) -> Tensor:
+        """(u − mean)/std, broadcast over the last (channel) axis; a 1-channel key may lack it."""
+        return (value - self._shaped(key, "mean", value)) / self._shaped(key, "std", value)
+
+    def increment(self, key: str, value: Tensor, normalized_increment: Tensor) -> Tensor:
+        """u + step_std · Δ̃: integrate a normalised increment."""
+        return value + normalized_increment * self._shaped(key, "step_std", value)
+
+    def _shaped(self, key: str, field: str, like: Tensor) -> Tensor:
+        stat = self.get(key, field).to(like.dtype)
+        return stat if like.dim() > 1 and stat.numel() == like.size(-1) else stat.reshape(())
+
+    def to_dict(self) -> dict:
+        """Plain-python statistics (for checkpoints and JSON)."""
+        return {"dt": self.dt, "stats": {key: {field: self.get(key, field).tolist() for field in FIELDS}
+                                         for key in self.keys}}
+
+    @classmethod
+    def from_dict(cls, payload: dict) -> "Normalization":
+        return cls(payload["stats"], payload["dt"])
+
+    def extra_repr(self) -> str:
+        return f"keys={list(self.keys)}, dt={self.dt:g}"
+
+
+class RunningMoments:
+    """Per-channel mean and standard deviation accumulated over batches (float64, Chan's update)."""
+
+    def __init__(self):
+        self.count, self.mean, self.m2 = 0, None, None
+
+    def update(self, values: Tensor) -> None:
+        values = values.detach().to(torch.float64).reshape(-1, values.size(-1))
+        n = values.size(0)
+        if n == 0:
+            return
+        mean = values.mean(0)
+        m2 = ((values - mean) ** 2).sum(0)
+        if self.mean is None:
+            self.count, self.mean, self.m2 = n, mean, m2
+            return
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * n / total
+        self.m2 = self.m2 + m2 + delta ** 2 * self.count * n / total
+        self.count = total
+
+    @property
+    def std(self) -> Tensor:
+        return (self.m2 / max(self.count, 1)).sqrt()
