@@ -102,17 +102,35 @@ class StoreWriter:
     def complete(self) -> bool:
         return bool(self.file.attrs["complete"])
 
-    def write(self, start: int, arrays: dict[str, np.ndarray]) -> None:
-        """Write a block of runs starting at `start` (== runs_done), then advance runs_done."""
+    @property
+    def records_done(self) -> int:
+        """Snapshots already written of the block of runs at `runs_done` (time-chunked writes)."""
+        return int(self.file.attrs.get("records_done", 0))
+
+    def write(self, start: int, arrays: dict[str, np.ndarray], records: slice | None = None,
+              runs_finished: bool = True) -> None:
+        """Write a block of runs starting at `start` (== runs_done).
+
+        With `records`, only those snapshots (second axis) of the block are written; the block
+        counts as done once a write has `runs_finished`, and until then `records_done` tells
+        where a resumed run continues.
+        """
         if start != self.runs_done:
             raise StoreError(f"'{self.path}': block starts at run {start} but {self.runs_done} runs are written")
         count = None
         for name, values in arrays.items():
             values = np.asarray(values)
             count = len(values)
-            self.file[name][start:start + count] = values
+            if records is None or self.file[name].ndim < 2:
+                self.file[name][start:start + count] = values
+            else:
+                self.file[name][start:start + count, records] = values
         self.file.flush()
-        self.file.attrs["runs_done"] = start + (count or 0)
+        if runs_finished:
+            self.file.attrs["runs_done"] = start + (count or 0)
+            self.file.attrs["records_done"] = 0
+        else:
+            self.file.attrs["records_done"] = records.stop
         self.file.flush()
 
     def finish(self) -> None:

@@ -91,7 +91,33 @@ def wave_frames(handle: h5py.File, run: int, every: int, with_extra: bool, spaci
     return frames
 
 
-FRAME_BUILDERS = {"holstein": holstein_frames, "wave": wave_frames}
+def negf_frames(handle: h5py.File, run: int, every: int, with_extra: bool, spacing: float) -> list[Atoms]:
+    """Frames of a biased-CDW run: sites on the Ly × Lx lattice (x along the bias, y periodic);
+    arrays Q, n, force; info time, bias, current and parameters."""
+    Ly, Lx = int(handle.attrs["Ly"]), int(handle.attrs["Lx"])
+    y, x = np.meshgrid(np.arange(Ly), np.arange(Lx), indexing="ij")
+    positions = np.stack([x.ravel() * spacing, y.ravel() * spacing, np.zeros(Lx * Ly)], -1)
+    cell = np.diag([Lx * spacing, Ly * spacing, VACUUM])
+    pbc = [False, bool(handle.attrs["periodic_y"]), False]
+    params = _scalar_attrs(handle, ["bias", "mu", "gamma_lead", "g", "stiffness", "kappa", "damping", "temperature",
+                                    "lead_temperature"])
+    t = handle["t"][()]
+    fields_ = {name: handle[name][run, ::every] for name in ("Q", "n", "force")}
+    current = handle["current"][run, ::every]
+    frames = []
+    for k, time in enumerate(t[::every]):
+        atoms = _site_atoms(positions, cell, pbc, "X")
+        for name, values in fields_.items():
+            atoms.new_array(name, values[k].reshape(-1).astype(float))
+            if with_extra:
+                atoms.info[name] = values[k].reshape(-1).astype(float)
+        atoms.info.update(params)
+        atoms.info.update({"system": "negf", "run": run, "time": float(time), "current": float(current[k])})
+        frames.append(atoms)
+    return frames
+
+
+FRAME_BUILDERS = {"holstein": holstein_frames, "wave": wave_frames, "negf": negf_frames}
 
 
 def export(path: str, run: int, out: str, every: int = 1, spacing: float = 1.0) -> int:

@@ -7,9 +7,10 @@ import torch
 from graphqd.errors import ConfigError, GraphqdError
 
 
-def run_seed(seed: int, run: int) -> int:
-    """Seed of run `run` of a dataset: independent of batching, sharding and device."""
-    return int(np.random.SeedSequence([seed, run]).generate_state(1)[0])
+def run_seed(seed: int, run: int, *more: int) -> int:
+    """Seed of run `run` (and of any further keys, e.g. a time chunk) of a dataset:
+    independent of batching, sharding, interruptions and device."""
+    return int(np.random.SeedSequence([seed, run, *more]).generate_state(1)[0])
 
 
 def snapshot_count(t_final: float, dt: float, key: str = "integrator") -> int:

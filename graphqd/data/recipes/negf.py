@@ -1,0 +1,137 @@
+"""Recipe of biased Holstein CDW datasets (DESIGN.md §3.3): Brownian lattice dynamics driven
+by the exact nonequilibrium (NEGF) electronic forces, recorded every few steps.
+
+Runs are written in time chunks, so an interrupted run resumes mid-trajectory. Every chunk
+restarts from the stored Q of its first record and draws its noise from a generator seeded
+by (seed, run, chunk), so interrupted and uninterrupted runs are identical.
+"""
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from graphqd import config as cfg
+from graphqd.config import Field
+from graphqd.data.recipes.common import run_seed, snapshot_count, storage_dtypes
+from graphqd.data.store import StoreWriter, shard_range
+from graphqd.errors import ConfigError
+from graphqd.physics import brownian, negf
+
+_DEFAULT = {f.name: f.default for f in fields(negf.NEGFParams) if f.default is not f.default_factory}
+
+SCHEMA = {
+    "system": Field("str", choices=["negf"]),
+    "seed": Field("int", 0, minimum=0),
+    "trajectories": Field("int", 1, minimum=1),
+    "lattice": {
+        "Lx": Field("int", 40, minimum=1, doc="columns, between the leads (open)"),
+        "Ly": Field("int", 30, minimum=1, doc="rows (periodic when periodic_y)"),
+        "periodic_y": Field("bool", True),
+    },
+    "model": {
+        "hopping": Field("float", _DEFAULT["hopping"]),
+        "g": Field("float", _DEFAULT["g"]),
+        "stiffness": Field("float", _DEFAULT["stiffness"], positive=True),
+        "kappa": Field("float", _DEFAULT["kappa"]),
+    },
+    "leads": {
+        "gamma": Field("float", _DEFAULT["gamma_lead"], positive=True, doc="wide-band broadening Γ"),
+        "bias": Field("float", 0.0, doc="V: μ_L = μ + V/2, μ_R = μ − V/2"),
+        "mu": Field("float", _DEFAULT["mu"]),
+        "temperature": Field("float", _DEFAULT["temperature"], minimum=0.0, doc="lead electron temperature"),
+    },
+    "initial": {
+        "q_noise": Field("float", 0.0, minimum=0.0, doc="std of Gaussian noise added to the checkerboard CDW"),
+    },
+    "dynamics": {
+        "dt": Field("float", 0.1, positive=True),
+        "damping": Field("float", 0.2, positive=True, doc="γ"),
+        "temperature": Field("float", 0.1, minimum=0.0, doc="k_B T of the lattice bath"),
+        "t_final": Field("float", 100.0, positive=True),
+        "record_every": Field("int", 10, minimum=1, doc="steps between stored snapshots"),
+    },
+    "storage": {
+        "dtype": Field("str", "float32", choices=["float32", "float64"]),
+        "batch": Field("int", 4, minimum=1, doc="runs simulated together"),
+        "chunk_records": Field("int", 10, minimum=1, doc="snapshots per written (resumable) chunk"),
+    },
+}
+
+
+def params_of(config: dict) -> negf.NEGFParams:
+    lattice, model, leads = config["lattice"], config["model"], config["leads"]
+    return negf.NEGFParams(Lx=lattice["Lx"], Ly=lattice["Ly"], hopping=model["hopping"], g=model["g"],
+                           stiffness=model["stiffness"], kappa=model["kappa"], gamma_lead=leads["gamma"],
+                           bias=leads["bias"], mu=leads["mu"], temperature=leads["temperature"],
+                           periodic_y=lattice["periodic_y"])
+
+
+def initial_displacements(config: dict, runs: range, params: negf.NEGFParams, device: torch.device) -> torch.Tensor:
+    """Checkerboard CDW plus per-run seeded noise, (len(runs), Ly, Lx) float64."""
+    base = negf.checkerboard(params, device=device)
+    noise = np.stack([np.random.default_rng(run_seed(config["seed"], k)).normal(0, 1, base.shape) for k in runs])
+    return base + config["initial"]["q_noise"] * torch.as_tensor(noise, dtype=torch.float64, device=device)
+
+
+def generate(config: dict, out: str, device: torch.device, shard: str | None = None) -> None:
+    """Simulate the runs of this recipe (or one shard) into the store at `out`, resumably."""
+    params = params_of(config)
+    dyn = config["dynamics"]
+    n_steps = snapshot_count(dyn["t_final"], dyn["dt"], "dynamics")
+    if n_steps % dyn["record_every"]:
+        raise ConfigError(f"config key 'dynamics.record_every' ({dyn['record_every']}) must divide the "
+                          f"{n_steps} steps of t_final / dt")
+    n_records = n_steps // dyn["record_every"] + 1
+    start, stop = shard_range(config["trajectories"], shard)
+    real, _ = storage_dtypes(config["storage"]["dtype"])
+    shape = (params.Ly, params.Lx)
+    attrs = {"Lx": params.Lx, "Ly": params.Ly, "periodic_y": params.periodic_y, "hopping": params.hopping,
+             "g": params.g, "stiffness": params.stiffness, "kappa": params.kappa, "gamma_lead": params.gamma_lead,
+             "bias": params.bias, "mu": params.mu, "lead_temperature": params.temperature, "dt": dyn["dt"],
+             "damping": dyn["damping"], "temperature": dyn["temperature"], "t_final": dyn["t_final"],
+             "record_every": dyn["record_every"]}
+    t = np.arange(n_records) * dyn["dt"] * dyn["record_every"]
+    per_run = {"Q": ((n_records, *shape), real), "n": ((n_records, *shape), real),
+               "force": ((n_records, *shape), real), "current": ((n_records,), real)}
+    force_field = negf.force_field(params)
+    chunk = config["storage"]["chunk_records"]
+    with StoreWriter(out, "negf", cfg.dump(config), config["seed"], attrs, {"t": t}, per_run,
+                     runs_total=stop - start, run_offset=start, shard=shard) as store:
+        if store.complete:
+            return
+        todo = (stop - start - store.runs_done) * (n_records - 1) - (store.records_done - 1 if store.records_done else 0)
+        with tqdm(total=todo, unit="snapshot", desc=f"negf -> {out}", disable=None) as bar:
+            while store.runs_done < stop - start:
+                first = store.runs_done
+                runs = range(start + first, start + min(first + config["storage"]["batch"], stop - start))
+                if store.records_done == 0:
+                    Q = initial_displacements(config, runs, params, device)
+                    F, extras = force_field(Q)
+                    store.write(first, _block(Q, F, extras, real), slice(0, 1), runs_finished=n_records == 1)
+                while store.runs_done == first and store.records_done > 0:
+                    r0 = store.records_done
+                    r1 = min(r0 + chunk, n_records)
+                    Q = torch.as_tensor(store.file["Q"][first:first + len(runs), r0 - 1], dtype=torch.float64,
+                                        device=device)
+                    generators = [torch.Generator(device).manual_seed(run_seed(config["seed"], k, r0)) for k in runs]
+                    traj = brownian.simulate(Q, force_field, dyn["dt"], dyn["damping"], dyn["temperature"],
+                                             (r1 - r0) * dyn["record_every"], dyn["record_every"], generators,
+                                             t0=float(t[r0 - 1]), record_initial=False)
+                    store.write(first, _block(traj.Q, traj.force, traj.extras, real), slice(r0, r1),
+                                runs_finished=r1 == n_records)
+                    bar.update((r1 - r0) * len(runs))
+        store.finish()
+
+
+def _block(Q: torch.Tensor, F: torch.Tensor, extras: dict, real) -> dict:
+    """Store arrays of a chunk; a single snapshot (…, Ly, Lx) gains its record axis."""
+    current = extras["current"]
+    if Q.dim() == 3:
+        Q, F, n, current = Q[:, None], F[:, None], extras["n"][:, None], current[:, None]
+    else:
+        n = extras["n"]
+    return {name: value.detach().cpu().numpy().astype(real) for name, value in
+            (("Q", Q), ("n", n), ("force", F), ("current", current))}
