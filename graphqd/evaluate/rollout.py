@@ -1,0 +1,64 @@
+"""Autoregressive rollouts of a surrogate, and loading a trained surrogate from a checkpoint."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from graphqd.data.normalization import Normalization
+from graphqd.models.registry import build_model
+from graphqd.train import checkpoint as ckpt
+
+
+@dataclass
+class Surrogate:
+    """A trained model with what is needed to run it: its config and training-data facts."""
+
+    model: nn.Module
+    config: dict
+    dataset: dict
+    step: int
+    path: str
+
+    @property
+    def dt(self) -> float:
+        return self.model.normalization.dt
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+
+def load_surrogate(path: str, device: torch.device | str = "cpu") -> Surrogate:
+    """The model of a checkpoint (a file, or the latest in a run directory), in eval mode."""
+    checkpoint = ckpt.load(path)
+    normalization = Normalization.from_dict(checkpoint.normalization)
+    model = build_model(checkpoint.config["model"], normalization)
+    model.load_state_dict(checkpoint.model)
+    model.to(device).eval()
+    return Surrogate(model, checkpoint.config, checkpoint.dataset, checkpoint.step, ckpt.find(path))
+
+
+@torch.no_grad()
+def rollout(model: nn.Module, batch, state: dict, steps: int, keep=None, callback=None) -> list[dict]:
+    """u_{h+1} = model(u_h) for h = 0 … steps − 1, explicitly, one step at a time.
+
+    Args:
+        batch: the graphs (a PyG batch of the model's samples).
+        state: initial state {key: (nodes, ...)}.
+        keep: state keys to record (default: all); others are dropped each step.
+        callback: called with (h, state_h) for h = 1 … steps (e.g. to write to a file).
+
+    Returns [u_0, u_1, …, u_steps] restricted to `keep` (or [] when a callback consumes them).
+    """
+    keys = tuple(state) if keep is None else tuple(keep)
+    states = [] if callback is not None else [{k: state[k] for k in keys}]
+    for h in range(1, steps + 1):
+        out = model(batch, state)
+        state = {k: out[k] for k in state}
+        if callback is not None:
+            callback(h, state)
+        else:
+            states.append({k: state[k] for k in keys})
+    return states

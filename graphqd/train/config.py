@@ -1,0 +1,101 @@
+"""The training config: sections model, data, optim, schedule, train, log.
+
+The `model` section is `name` (a registered model) plus that model's own keys; every
+other section is fixed here. Unknown keys, wrong types and out-of-range values are
+errors naming the dotted key (graphqd.config).
+"""
+from __future__ import annotations
+
+from graphqd.config import Field, validate
+from graphqd.errors import ConfigError
+from graphqd.models.registry import model_schema
+
+SECTIONS = {
+    "data": {
+        "path": Field("str", doc="the HDF5 store to train on"),
+        "step": Field("int", 1, minimum=1, doc="k: stored snapshots per model step (Δt = k × stored spacing)"),
+        "start_stride": Field("int", 1, minimum=1, doc="use every n-th snapshot as a window start"),
+        "split": Field("floats", [0.8, 0.1, 0.1], minimum=0.0, maximum=1.0,
+                       doc="fractions of trajectories for train, val, test (split by trajectory)"),
+        "split_seed": Field("int", 0, minimum=0),
+        "batch_size": Field("int", 16, minimum=1, doc="global batch: shared out over torchrun processes"),
+        "num_workers": Field("int", 0, minimum=0, doc="DataLoader workers (each opens the store itself)"),
+        "stats_runs": Field("int", 64, minimum=1, doc="training trajectories used for normalisation statistics"),
+    },
+    "optim": {
+        "lr": Field("float", 1.0e-3, positive=True),
+        "weight_decay": Field("float", 1.0e-2, minimum=0.0),
+        "betas": Field("floats", [0.9, 0.999], minimum=0.0, maximum=1.0),
+        "grad_clip": Field("float", 1.0, minimum=0.0, doc="max global gradient norm; 0 turns clipping off"),
+    },
+    "schedule": {
+        "warmup_steps": Field("int", 0, minimum=0, doc="linear warm-up from lr/warmup_steps to lr"),
+        "decay": Field("str", "cosine", choices=["cosine", "linear", "constant"]),
+        "min_lr_ratio": Field("float", 0.0, minimum=0.0, maximum=1.0, doc="final lr as a fraction of optim.lr"),
+    },
+    "train": {
+        "steps": Field("int", minimum=1, doc="optimiser steps in total (a resumed run continues to it)"),
+        "seed": Field("int", 0, minimum=0),
+        "device": Field("str", "auto", choices=["auto", "cpu", "cuda"]),
+        "rollout_lengths": Field("ints", [1], minimum=1, doc="model steps per training rollout, per stage"),
+        "curriculum": Field("ints", [0], minimum=0, doc="optimiser step at which each rollout length starts"),
+        "input_noise": Field("float", 0.0, minimum=0.0, doc="std of noise on the input state, in units of the std of one step's increment"),
+        "rate_weight": Field("float", 1.0, minimum=0.0, doc="weight of the derivative loss (models returning rates)"),
+        "amp": Field("bool", False, doc="automatic mixed precision (float16 on CUDA, bfloat16 on CPU)"),
+        "compile": Field("bool", False, doc="torch.compile the model"),
+    },
+    "log": {
+        "run_dir": Field("str", doc="run directory: config.yaml, checkpoints/, TensorBoard events"),
+        "every": Field("int", 10, minimum=1, doc="scalar logging interval in steps"),
+        "val_every": Field("int", 100, minimum=1, doc="validation-rollout interval in steps (and at the end)"),
+        "val_rollout_steps": Field("int", 50, minimum=1),
+        "val_runs": Field("int", 4, minimum=1, doc="validation trajectories rolled out"),
+        "checkpoint_every": Field("int", 100, minimum=1),
+        "keep_checkpoints": Field("int", 3, minimum=1),
+        "figures": Field("bool", True, doc="rollout figures in TensorBoard"),
+        "progress": Field("bool", True, doc="tqdm progress bar"),
+    },
+}
+
+# keys that may differ between a run's config.yaml and the config it is resumed with
+RESUMABLE_CHANGES = ("train.steps", "train.device", "data.num_workers", "log.every", "log.val_every",
+                     "log.val_rollout_steps", "log.val_runs", "log.checkpoint_every", "log.keep_checkpoints",
+                     "log.figures", "log.progress")
+
+
+def resolve(config: dict) -> dict:
+    """Validate a training config and fill in defaults."""
+    if not isinstance(config, dict):
+        raise ConfigError("a training config must be a mapping with sections model, data, optim, schedule, train, log")
+    schema = {"model": model_schema(config.get("model", {})), **SECTIONS}
+    resolved = validate(config, schema)
+    train = resolved["train"]
+    lengths, starts = train["rollout_lengths"], train["curriculum"]
+    if len(lengths) != len(starts) or starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
+        raise ConfigError(f"config key 'train.curriculum' must hold one increasing start step per entry of "
+                          f"'train.rollout_lengths', beginning with 0; got {starts} for lengths {lengths}")
+    if len(resolved["optim"]["betas"]) != 2:
+        raise ConfigError(f"config key 'optim.betas' must be two numbers in [0, 1], got {resolved['optim']['betas']}")
+    return resolved
+
+
+def rollout_length(config: dict, step: int) -> int:
+    """Rollout length of optimiser step `step` (1-based) under the curriculum."""
+    train = config["train"]
+    length = train["rollout_lengths"][0]
+    for start, value in zip(train["curriculum"], train["rollout_lengths"]):
+        if step > start:
+            length = value
+    return length
+
+
+def differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two resolved configs."""
+    keys = []
+    for name in sorted(set(old) | set(new)):
+        a, b = old.get(name), new.get(name)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += differences(a, b, f"{prefix}{name}.")
+        elif a != b:
+            keys.append(prefix + name)
+    return keys

@@ -1,0 +1,64 @@
+"""Losses of one training batch: one-step or multi-step rollout, with optional input noise
+and a derivative term for models that estimate du/dt (PARC, Eq. (11) of arXiv 2412.06631).
+
+    L = (1/H) Σ_h Σ_key mean[((û_h − u_h)/σ_Δ,key)²]
+      + w_rate (1/H) Σ_h Σ_key mean[((F(û_{h−1}) − du/dt|_{h−1})/σ_rate,key)²]
+
+û_0 = u_0 + ε, ε ~ N(0, (noise·σ_Δ,key)²); û_h = model(û_{h−1}); σ_Δ the std of the one-step
+increment and σ_rate that of du/dt on the training split. The derivative label at h − 1 is
+that of the stored (clean) state. The module wraps the model so that DistributedDataParallel
+sees the whole rollout as one forward pass.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from graphqd.data.keys import rate_key
+
+
+class RolloutObjective(nn.Module):
+    def __init__(self, model: nn.Module, state_keys: tuple, rate_weight: float = 1.0):
+        super().__init__()
+        self.model = model
+        self.state_keys = tuple(state_keys)
+        self.rate_weight = float(rate_weight)
+
+    def forward(self, batch, length: int, noise: dict | None = None) -> tuple[Tensor, dict]:
+        norm = self.model.normalization
+        state = {key: batch[key][:, 0] for key in self.state_keys}
+        if noise is not None:
+            state = {key: value + noise[key] * norm._shaped(key, "step_std", value) for key, value in state.items()}
+        has_rates = rate_key(self.state_keys[0]) in batch
+        terms: dict[str, Tensor] = {}
+        for h in range(1, length + 1):
+            out = self.model(batch, state)
+            for key in self.state_keys:
+                scale = norm._shaped(key, "step_std", out[key])
+                error = ((out[key] - batch[key][:, h]) / scale).pow(2).mean()
+                terms[f"loss_{key}"] = terms.get(f"loss_{key}", 0.0) + error / length
+                if rate_key(key) in out and has_rates:
+                    scale = norm._shaped(key, "rate_std", out[key])
+                    error = ((out[rate_key(key)] - batch[rate_key(key)][:, h - 1]) / scale).pow(2).mean()
+                    terms[f"loss_rate_{key}"] = terms.get(f"loss_rate_{key}", 0.0) + error / length
+            state = {key: out[key] for key in self.state_keys}
+        total = sum(value * (self.rate_weight if name.startswith("loss_rate_") else 1.0)
+                    for name, value in terms.items())
+        return total, terms
+
+
+def input_noise(batch, state_keys: tuple, scale: float, seed: int, step: int, rank: int, world: int) -> dict | None:
+    """Standard normal noise (× `scale`) for the input state of this process's share of global batch `step`.
+
+    Drawn for the whole global batch from a generator seeded by (seed, step) and sliced by
+    rank, so it does not depend on the number of processes or on resuming.
+    """
+    if scale == 0.0:
+        return None
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    noise = {}
+    for key in state_keys:
+        local = batch[key][:, 0]
+        full = torch.randn((world * local.size(0), *local.shape[1:]), generator=generator, dtype=local.dtype)
+        noise[key] = scale * full[rank * local.size(0):(rank + 1) * local.size(0)].to(local.device)
+    return noise

@@ -1,0 +1,281 @@
+"""One training loop for every registered model (DESIGN.md §6).
+
+    run = train(config)                 # a resolved or raw config dict (see graphqd.train.config)
+    run = train(config, resume=RUN_DIR) # continue from RUN_DIR's latest checkpoint
+
+Each optimiser step draws the global batch of `GlobalBatchSampler` (a function of the seed
+and the step), adds input noise drawn the same way, rolls the model out for the
+curriculum's length, and takes an AdamW step with gradient clipping and the warm-up/decay
+schedule. The run directory holds config.yaml, checkpoints/ and TensorBoard events.
+Resuming restores model, optimiser, scheduler, scaler, RNG states and the step, so the
+next losses equal those of an uninterrupted run. A non-finite loss or gradient stops the
+run with a GraphqdError before anything is written: the last checkpoint stays the last good one.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import torch
+import yaml
+from torch.nn.parallel import DistributedDataParallel
+from torch_geometric.data import Batch
+from torch_geometric.loader import DataLoader
+from tqdm import tqdm
+
+from graphqd import config as cfg
+from graphqd.data.dataset import GlobalBatchSampler
+from graphqd.data.holstein import HolsteinWindows
+from graphqd.data.normalization import Normalization
+from graphqd.data.splits import split_runs
+from graphqd.data.store import open_store
+from graphqd.errors import ConfigError, GraphqdError
+from graphqd.evaluate.rollout import rollout
+from graphqd.models.registry import build_model, model_class
+from graphqd.train import checkpoint as ckpt
+from graphqd.train import distributed
+from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
+from graphqd.train.objective import RolloutObjective, input_noise
+from graphqd.train.schedule import build_scheduler
+
+DATASETS = {"holstein": HolsteinWindows}
+
+
+@dataclass
+class TrainResult:
+    run_dir: str
+    step: int
+    losses: dict = field(default_factory=dict)        # step -> global mean loss of that step (this call)
+    val_rollout_rmse: list = field(default_factory=list)  # last validation curve, per rollout step
+    checkpoint: str = ""
+    seconds: float = 0.0
+
+
+def dataset_for(config: dict, runs, horizon: int, rates: bool = True):
+    """The WindowDataset of the model's system over trajectories `runs` of data.path."""
+    cls = model_class(config["model"]["name"])
+    spec = cls.graph_spec({k: v for k, v in config["model"].items() if k != "name"})
+    data = config["data"]
+    return DATASETS[cls.system](data["path"], runs, data["step"], horizon, spec, data["start_stride"], rates)
+
+
+def data_splits(config: dict) -> dict:
+    with open_store(config["data"]["path"]) as handle:
+        n_runs = int(handle[next(k for k in handle if handle[k].attrs.get("per_run", False))].shape[0])
+    return split_runs(n_runs, config["data"]["split"], config["data"]["split_seed"])
+
+
+def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict, str, ckpt.Checkpoint | None]:
+    if resume is None:
+        run_dir = config["log"]["run_dir"]
+        if os.path.exists(os.path.join(run_dir, "config.yaml")) or ckpt.list_checkpoints(run_dir):
+            raise GraphqdError(f"run directory '{run_dir}' already holds a run; resume it with --resume {run_dir} "
+                               f"or choose another log.run_dir")
+        if processes.is_main:
+            os.makedirs(run_dir, exist_ok=True)
+            with open(os.path.join(run_dir, "config.yaml"), "w") as fh:
+                fh.write(cfg.dump(config))
+        return config, run_dir, None
+    run_dir = resume
+    saved_path = os.path.join(run_dir, "config.yaml")
+    if not os.path.isfile(saved_path):
+        raise GraphqdError(f"--resume '{run_dir}' is not a run directory (no config.yaml)")
+    with open(saved_path) as fh:
+        saved = resolve(yaml.safe_load(fh))
+    config = dict(config, log=dict(config["log"], run_dir=saved["log"]["run_dir"]))
+    changed = [k for k in differences(saved, config) if k not in RESUMABLE_CHANGES]
+    if changed:
+        raise ConfigError(f"config key '{changed[0]}' differs from the run's config.yaml; a resumed run keeps its "
+                          f"config (only {', '.join(RESUMABLE_CHANGES)} may change)")
+    checkpoint = ckpt.load(run_dir)
+    if checkpoint.step >= config["train"]["steps"]:
+        raise GraphqdError(f"run '{run_dir}' already reached step {checkpoint.step} of train.steps = "
+                           f"{config['train']['steps']}; raise train.steps (--set train.steps=N) to continue")
+    if processes.is_main:
+        with open(saved_path, "w") as fh:
+            fh.write(cfg.dump(config))
+    return config, run_dir, checkpoint
+
+
+class Validator:
+    """Rollouts from t = 0 of validation trajectories against the stored ones."""
+
+    def __init__(self, config: dict, runs: list[int], device: torch.device):
+        self.dataset = dataset_for(config, runs, 1, rates=False)
+        frames = self.dataset.num_frames
+        self.steps = min(config["log"]["val_rollout_steps"], (frames - 1) // self.dataset.step)
+        self.batch = Batch.from_data_list([self.dataset.window(r, 0, self.steps, rates=False) for r in runs]).to(device)
+
+    def __call__(self, model) -> tuple[list[float], list[dict]]:
+        was_training = model.training
+        model.eval()
+        states = rollout(model, self.batch, self.dataset.state_at(self.batch, 0), self.steps)
+        model.train(was_training)
+        curve = [float(self.dataset.error(states[h], self.dataset.state_at(self.batch, h), self.batch)["total"].mean())
+                 for h in range(1, self.steps + 1)]
+        return curve, states
+
+
+def rollout_figure(validator: Validator, states: list[dict], curve: list[float]):
+    """Figure: rollout RMSE per step, and Q of the first site of the first trajectory, truth vs model."""
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(8, 3))
+    left, right = figure.subplots(1, 2)
+    dt = validator.dataset.dt
+    times = [dt * h for h in range(len(states))]
+    left.semilogy(times[1:], curve)
+    left.set(xlabel="t", ylabel="rollout RMSE (total)")
+    key = validator.dataset.state_keys[0]
+    truth = validator.batch[key][0].reshape(len(states), -1)[:, 0].cpu()
+    right.plot(times, truth, label="truth")
+    right.plot(times, [float(s[key][0].reshape(-1)[0]) for s in states], "--", label="model")
+    right.set(xlabel="t", ylabel=f"{key} of site 0")
+    right.legend()
+    figure.tight_layout()
+    return figure
+
+
+def train(config: dict, resume: str | None = None) -> TrainResult:
+    """Train the model of `config`; see the module docstring."""
+    config = resolve(config)
+    processes = distributed.start(config["train"]["device"])
+    try:
+        return _train(config, resume, processes)
+    finally:
+        processes.close()
+
+
+def _train(config: dict, resume: str | None, processes) -> TrainResult:
+    began = time.perf_counter()
+    config, run_dir, checkpoint = _prepare_run_dir(config, resume, processes)
+    device, seed = processes.device, config["train"]["seed"]
+    splits = data_splits(config)
+    horizon = max(config["train"]["rollout_lengths"])
+    train_set = dataset_for(config, splits["train"], horizon, rates=True)
+
+    if checkpoint is not None:
+        normalization = Normalization.from_dict(checkpoint.normalization)
+    else:
+        normalization = Normalization(train_set.statistics(config["data"]["stats_runs"]), train_set.dt)
+    torch.manual_seed(seed)
+    model = build_model(config["model"], normalization).to(device)
+    objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"])
+    if config["train"]["compile"]:
+        objective.model = torch.compile(model)
+    wrapped = DistributedDataParallel(objective) if processes.active else objective
+    optim = config["optim"]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=optim["lr"], betas=tuple(optim["betas"]),
+                                  weight_decay=optim["weight_decay"])
+    scheduler = build_scheduler(optimizer, config)
+    amp = config["train"]["amp"]
+    amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+    scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
+    step = 0
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint.model)
+        optimizer.load_state_dict(checkpoint.optimizer)
+        scheduler.load_state_dict(checkpoint.scheduler)
+        if checkpoint.scaler:
+            scaler.load_state_dict(checkpoint.scaler)
+        ckpt.restore_rng(checkpoint.rng)
+        step = checkpoint.step
+
+    sampler = GlobalBatchSampler(len(train_set), config["data"]["batch_size"], seed, processes.rank, processes.world,
+                                 first_batch=step)
+    workers = config["data"]["num_workers"]
+    loader = DataLoader(train_set, batch_sampler=sampler, num_workers=workers, persistent_workers=workers > 0)
+    log = config["log"]
+    validator = Validator(config, splits["val"][:log["val_runs"]], device) \
+        if processes.is_main and splits["val"] else None
+    writer = None
+    if processes.is_main:
+        from torch.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(run_dir)
+    dataset_facts = {"system": train_set.system, "stored_dt": train_set.stored_dt, "step": train_set.step,
+                     "path": os.path.abspath(config["data"]["path"]),
+                     "lattice": getattr(train_set, "L", None), "splits": splits}
+
+    def save() -> str:
+        state = ckpt.Checkpoint(model=model.state_dict(), optimizer=optimizer.state_dict(),
+                                scheduler=scheduler.state_dict(), step=step, rng=ckpt.rng_state(),
+                                normalization=normalization.to_dict(), config=config, code_version=ckpt.code_version(),
+                                dataset=dataset_facts, scaler=scaler.state_dict() if scaler.is_enabled() else None)
+        return ckpt.save(state, run_dir, log["keep_checkpoints"])
+
+    result = TrainResult(run_dir, step)
+    total = config["train"]["steps"]
+    bar = tqdm(total=total, initial=step, unit="step", desc=f"train {config['model']['name']}",
+               disable=None if (processes.is_main and log["progress"]) else True)
+    model.train()
+    batches = iter(loader)
+    last_loss, last_val = float("nan"), float("nan")
+    try:
+        while step < total:
+            batch = next(batches).to(device)
+            length = rollout_length(config, step + 1)
+            noise = input_noise(batch, train_set.state_keys, config["train"]["input_noise"], seed, step,
+                                processes.rank, processes.world)
+            autocast = torch.autocast(device.type, dtype=amp_dtype) if amp else contextlib.nullcontext()
+            with autocast:
+                loss, terms = wrapped(batch, length, noise)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            clip = optim["grad_clip"] if optim["grad_clip"] > 0 else math.inf
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            global_loss = float(processes.mean(loss.detach().float()))
+            if not math.isfinite(global_loss) or (not scaler.is_enabled() and not math.isfinite(float(grad_norm))):
+                what = "loss" if not math.isfinite(global_loss) else "gradient norm"
+                kept = ckpt.list_checkpoints(run_dir)
+                raise GraphqdError(f"training stopped at step {step + 1}: the {what} is not finite "
+                                   f"({global_loss:.3g}); the last good checkpoint is "
+                                   f"{kept[-1] if kept else 'none (none was written yet)'}; "
+                                   f"lower optim.lr or set optim.grad_clip")
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            step += 1
+            last_loss = global_loss
+            result.losses[step] = global_loss
+            bar.update(1)
+            if writer is not None and (step % log["every"] == 0 or step == total):
+                writer.add_scalar("train/loss", global_loss, step)
+                for name, value in terms.items():
+                    writer.add_scalar(f"train/{name}", float(processes.mean(value.detach().float())), step)
+                writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
+                writer.add_scalar("train/grad_norm", float(grad_norm), step)
+                writer.add_scalar("train/rollout_length", length, step)
+                bar.set_postfix(loss=f"{global_loss:.3g}")
+            elif processes.active:
+                for value in terms.values():  # keep the collective calls of every process aligned
+                    processes.mean(value.detach().float())
+            if validator is not None and (step % log["val_every"] == 0 or step == total):
+                curve, states = validator(model)
+                result.val_rollout_rmse = curve
+                last_val = sum(curve) / len(curve)
+                writer.add_scalar("val/rollout_rmse", last_val, step)
+                for h in sorted({1, max(1, len(curve) // 2), len(curve)}):
+                    writer.add_scalar(f"val/rollout_rmse_step_{h:04d}", curve[h - 1], step)
+                if log["figures"]:
+                    writer.add_figure("val/rollout", rollout_figure(validator, states, curve), step)
+                if step == total:
+                    for h, value in enumerate(curve, 1):
+                        writer.add_scalar("val/rollout_rmse_curve", value, h)
+            if processes.is_main and (step % log["checkpoint_every"] == 0 or step == total):
+                result.checkpoint = save()
+        if writer is not None:
+            hparams = {"model": config["model"]["name"], "lr": optim["lr"], "batch_size": config["data"]["batch_size"],
+                       "steps": total, "step": config["data"]["step"], "input_noise": config["train"]["input_noise"],
+                       "max_rollout": horizon, "parameters": sum(p.numel() for p in model.parameters())}
+            writer.add_hparams(hparams, {"hparam/train_loss": last_loss, "hparam/val_rollout_rmse": last_val},
+                               run_name=".")
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+    processes.barrier()
+    result.step, result.seconds = step, time.perf_counter() - began
+    return result
