@@ -1,18 +1,37 @@
-"""`graphqd evaluate`: arrives with the learning infrastructure (issue 5)."""
+"""`graphqd evaluate --checkpoint RUN_DIR|FILE --data PATH.h5 --out metrics.json`."""
 from __future__ import annotations
 
-import argparse
-
-from graphqd.errors import GraphqdError
-
-MESSAGE = "graphqd evaluate is not available in this version; it arrives with the learning infrastructure (issue 5)"
+from graphqd.bench.common import write_json
+from graphqd.data.recipes.common import resolve_device
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser("evaluate", help="(not yet available) " + MESSAGE, description=MESSAGE)
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p = subparsers.add_parser("evaluate", help="one-step and rollout metrics of a surrogate against a store",
+                              description="Metrics of a trained surrogate on a store: one-step RMSE_Q, RMSE_P, "
+                                          "RMSE_rho and total, rollout RMSE per step from t = 0, valid time, "
+                                          "autocorrelation of the CDW order parameters, Wasserstein-1 of Q, "
+                                          "energy and trace drift. Written as JSON.")
+    p.add_argument("--checkpoint", required=True, help="run directory (its latest checkpoint) or checkpoint file")
+    p.add_argument("--data", required=True, help="store to evaluate on (e.g. a held-out test file)")
+    p.add_argument("--out", required=True, help="metrics JSON file")
+    p.add_argument("--steps", type=int, default=None, help="rollout steps (default: all the data holds)")
+    p.add_argument("--runs", type=int, default=None, help="use the first N trajectories (default: all)")
+    p.add_argument("--one-step-samples", type=int, default=2000, help="(run, time) samples of the one-step RMSE")
+    p.add_argument("--valid-threshold", type=float, default=0.5,
+                   help="valid time ends when rollout RMSE exceeds this × the climate scale (default 0.5)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     return p
 
 
 def run(args) -> int:
-    raise GraphqdError(MESSAGE)
+    from graphqd.evaluate.holstein_metrics import evaluate
+    from graphqd.evaluate.rollout import load_surrogate
+    device = resolve_device(args.device)
+    surrogate = load_surrogate(args.checkpoint, device)
+    result = evaluate(surrogate, args.data, args.steps, args.runs, args.one_step_samples, args.valid_threshold,
+                      device=device)
+    write_json(args.out, result)
+    print(f"one-step RMSE total {result['rmse_total']:.4g} (Q {result['rmse_Q']:.3g}, P {result['rmse_P']:.3g}, "
+          f"rho {result['rmse_rho']:.3g}); rollout RMSE after {result['rollout_steps']} steps "
+          f"{result['rollout_rmse_total'][-1]:.4g}; valid time {result['valid_time']:.3g}; wrote {args.out}")
+    return 0
