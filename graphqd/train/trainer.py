@@ -74,6 +74,7 @@ def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict,
         if os.path.exists(os.path.join(run_dir, "config.yaml")) or ckpt.list_checkpoints(run_dir):
             raise GraphqdError(f"run directory '{run_dir}' already holds a run; resume it with --resume {run_dir} "
                                f"or choose another log.run_dir")
+        processes.barrier()  # every process has checked before the first one writes
         if processes.is_main:
             os.makedirs(run_dir, exist_ok=True)
             with open(os.path.join(run_dir, "config.yaml"), "w") as fh:
@@ -94,6 +95,7 @@ def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict,
     if checkpoint.step >= config["train"]["steps"]:
         raise GraphqdError(f"run '{run_dir}' already reached step {checkpoint.step} of train.steps = "
                            f"{config['train']['steps']}; raise train.steps (--set train.steps=N) to continue")
+    processes.barrier()
     if processes.is_main:
         with open(saved_path, "w") as fh:
             fh.write(cfg.dump(config))
@@ -178,6 +180,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         model.load_state_dict(checkpoint.model)
         optimizer.load_state_dict(checkpoint.optimizer)
         scheduler.load_state_dict(checkpoint.scheduler)
+        scheduler.lr_lambdas[0].total_steps = config["train"]["steps"]  # a raised train.steps stretches the decay
         if checkpoint.scaler:
             scaler.load_state_dict(checkpoint.scaler)
         ckpt.restore_rng(checkpoint.rng)
