@@ -39,11 +39,12 @@ class OffsetConvStack(nn.Module):
         super().__init__()
         sizes = [in_channels] + [width] * depth
         self.hidden = nn.ModuleList(OffsetConv(a, b, kernel_radius) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.readout = OffsetConv(width, out_channels, kernel_radius)
+        # no read-out bias: a uniform Im ρ bias is removed exactly by the Hermitian projection, and
+        # a parameter with an exactly-zero gradient is driven by round-off under Adam
+        self.readout = OffsetConv(width, out_channels, kernel_radius, bias=False)
         self.dropout = ChannelDropout(dropout)
         with torch.no_grad():  # start near the identity map u' = u: small first increments
             self.readout.weight.mul_(0.1)
-            self.readout.bias.zero_()
 
     def forward(self, x: Tensor, edge_index: Tensor, offset: Tensor, graph_of_node: Tensor | None) -> Tensor:
         for layer in self.hidden:

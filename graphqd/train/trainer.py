@@ -237,6 +237,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
                                    f"({global_loss:.3g}); the last good checkpoint is "
                                    f"{kept[-1] if kept else 'none (none was written yet)'}; "
                                    f"lower optim.lr or set optim.grad_clip")
+            lr = optimizer.param_groups[0]["lr"]  # the rate this step used
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
@@ -248,7 +249,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
                 writer.add_scalar("train/loss", global_loss, step)
                 for name, value in terms.items():
                     writer.add_scalar(f"train/{name}", float(processes.mean(value.detach().float())), step)
-                writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
+                writer.add_scalar("train/lr", lr, step)
                 writer.add_scalar("train/grad_norm", float(grad_norm), step)
                 writer.add_scalar("train/rollout_length", length, step)
                 bar.set_postfix(loss=f"{global_loss:.3g}")

@@ -1,0 +1,153 @@
+"""The training loop on a tiny Holstein store: loss falls, TensorBoard events, resume, NaN guard,
+config errors, and a 2-process gloo torchrun run equal to the single-process run."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from conftest import TINY_HOLSTEIN
+from graphqd import config as cfg
+from graphqd.data.recipes import holstein as recipe
+from graphqd.errors import ConfigError
+from graphqd.train import checkpoint as ckpt
+from graphqd.train import train
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("loop") / "tiny.h5"
+    recipe.generate(cfg.validate(dict(TINY_HOLSTEIN, trajectories=6), recipe.SCHEMA), str(path), torch.device("cpu"))
+    return str(path)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: threads only contend on shared cores
+    yield
+    torch.set_num_threads(threads)
+
+
+def base_config(store, run_dir, **train):
+    return {"model": {"name": "local_increment", "width": 8, "depth": 2, "band_radius": 2},
+            "data": {"path": store, "step": 1, "split": [0.67, 0.17, 0.16], "batch_size": 4},
+            "optim": {"lr": 0.01, "grad_clip": 1.0},
+            "schedule": {"warmup_steps": 3, "decay": "cosine"},
+            "train": {"steps": 8, "rollout_lengths": [1, 2], "curriculum": [0, 4], "input_noise": 0.1, **train},
+            "log": {"run_dir": str(run_dir), "every": 1, "val_every": 4, "val_rollout_steps": 6,
+                    "checkpoint_every": 2, "keep_checkpoints": 10, "progress": False}}
+
+
+def test_loss_falls(store, tmp_path):
+    config = base_config(store, tmp_path / "run", steps=80, rollout_lengths=[1], curriculum=[0], input_noise=0.0)
+    config["log"].update(every=20, val_every=80, checkpoint_every=80, figures=False)
+    result = train(config)
+    losses = np.array([result.losses[s] for s in range(1, 81)])
+    assert losses[-20:].mean() < 0.6 * losses[:10].mean(), losses
+    assert result.step == 80 and len(result.val_rollout_rmse) == 6
+
+
+def test_tensorboard_checkpoints_and_resume(store, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    full = train(base_config(store, tmp_path / "full"))
+    run_dir = tmp_path / "full"
+    assert (run_dir / "config.yaml").is_file()
+    names = [os.path.basename(p) for p in ckpt.list_checkpoints(str(run_dir))]
+    assert names == [f"step_{s:08d}.pt" for s in (2, 4, 6, 8)]
+    state = ckpt.load(str(run_dir))
+    assert state.step == 8 and state.config["model"]["name"] == "local_increment"
+    assert set(state.normalization["stats"]) == {"Q", "P", "rho"} and state.code_version.startswith("0.")
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    for tag in ("train/loss", "train/loss_Q", "train/loss_P", "train/loss_rho", "train/lr", "train/grad_norm",
+                "val/rollout_rmse", "val/rollout_rmse_step_0001", "val/rollout_rmse_curve"):
+        assert tag in scalars, tag
+    assert [e.step for e in events.Scalars("train/loss")] == list(range(1, 9))
+    assert [e.step for e in events.Scalars("val/rollout_rmse_curve")] == list(range(1, 7))
+    assert "val/rollout" in events.Tags()["images"]
+    assert "hparam/val_rollout_rmse" in scalars
+    assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")  # add_hparams(run_name=".")
+    lr = [e.value for e in events.Scalars("train/lr")]
+    assert lr[0] == pytest.approx(0.01 / 3) and lr[2] == pytest.approx(0.01) and lr[-1] < lr[3]
+
+    # an interrupted run: the same run stopped after its step-4 checkpoint, then resumed
+    resumed_dir = tmp_path / "resumed"
+    shutil.copytree(run_dir, resumed_dir)
+    for path in ckpt.list_checkpoints(str(resumed_dir))[2:]:
+        os.remove(path)
+    config = yaml.safe_load((resumed_dir / "config.yaml").read_text())
+    resumed = train(config, resume=str(resumed_dir))
+    assert sorted(resumed.losses) == [5, 6, 7, 8]
+    for step in (5, 6, 7, 8):
+        assert resumed.losses[step] == full.losses[step]
+    a, b = ckpt.load(str(run_dir)).model, ckpt.load(str(resumed_dir)).model
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    with pytest.raises(Exception, match="already reached step 8"):
+        train(config, resume=str(resumed_dir))
+    changed = dict(config, optim=dict(config["optim"], lr=0.5))
+    with pytest.raises(ConfigError, match="optim.lr"):
+        train(changed, resume=str(resumed_dir))
+
+
+def test_config_errors(store, tmp_path):
+    config = base_config(store, tmp_path / "bad")
+    config["train"]["rollout_lenghts"] = [1]
+    with pytest.raises(ConfigError, match="train.rollout_lenghts"):
+        train(config)
+    config = base_config(store, tmp_path / "bad", curriculum=[0, 4, 8])
+    with pytest.raises(ConfigError, match="train.curriculum"):
+        train(config)
+
+
+def _cli(args, env_extra=None, module="graphqd"):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def test_nan_guard_stops_and_keeps_last_good_checkpoint(store, tmp_path):
+    config = base_config(store, tmp_path / "nan", steps=6)
+    config["optim"].update(lr=1.0e30, grad_clip=0.0)
+    config["schedule"]["warmup_steps"] = 0
+    config["log"]["checkpoint_every"] = 1
+    path = tmp_path / "nan.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = _cli(["train", "--config", path])
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "not finite" in lines[0] and "last good checkpoint" in lines[0]
+    step = int(lines[0].split("training stopped at step ")[1].split(":")[0])
+    kept = ckpt.list_checkpoints(str(tmp_path / "nan"))
+    assert kept and kept[-1].endswith(f"step_{step - 1:08d}.pt") and kept[-1] in lines[0]
+
+
+def test_torchrun_two_processes_match_one(store, tmp_path):
+    single = base_config(store, tmp_path / "single", steps=4)
+    single["log"]["figures"] = False
+    single_result = train(single)
+    double = base_config(store, tmp_path / "double", steps=4)
+    double["log"]["figures"] = False
+    path = tmp_path / "double.yaml"
+    path.write_text(yaml.safe_dump(double))
+    result = _cli(["--standalone", "--nproc_per_node", "2", "-m", "graphqd", "train", "--config", path],
+                  module="torch.distributed.run")
+    assert result.returncode == 0, result.stderr[-3000:]
+    a, b = ckpt.load(str(tmp_path / "single")), ckpt.load(str(tmp_path / "double"))
+    assert b.step == 4
+    for key in a.model:
+        torch.testing.assert_close(a.model[key], b.model[key], rtol=1e-5, atol=1e-6)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(tmp_path / "double"))
+    events.Reload()
+    losses = [e.value for e in events.Scalars("train/loss")]
+    np.testing.assert_allclose(losses, [single_result.losses[s] for s in range(1, 5)], rtol=1e-5)
