@@ -81,6 +81,9 @@ class WindowDataset(Dataset):
 
     @property
     def stored_dt(self) -> float:
+        """Spacing of the stored snapshots (the exact `dt` attribute where the store has one)."""
+        if "dt" in self.store.file.attrs:
+            return float(self.store.file.attrs["dt"])
         t = self.store.file["t"]
         return float(t[1] - t[0])
 

@@ -1,0 +1,106 @@
+"""Metrics library against direct formulas, and rollout → evaluate end to end through the CLI."""
+import json
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+from scipy.stats import wasserstein_distance
+
+from graphqd.evaluate import metrics
+
+
+def test_rmse_definitions_of_the_paper():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(3, 8)), rng.normal(size=(3, 8))
+    np.testing.assert_allclose(metrics.rmse_sites(a, b), np.sqrt(((a - b) ** 2).sum(-1) / 8))
+    A, B = rng.normal(size=(2, 8, 8)) + 1j * rng.normal(size=(2, 8, 8)), np.zeros((2, 8, 8))
+    np.testing.assert_allclose(metrics.rmse_matrix(A, B), np.sqrt((np.abs(A) ** 2).sum((-1, -2)) / 64))
+    np.testing.assert_allclose(metrics.mae(a, b), np.abs(a - b).mean(-1))
+
+
+def test_normalized_correlation_is_one_for_a_phase():
+    psi = np.exp(1j * np.linspace(0, 3, 50)) * np.exp(-np.linspace(-2, 2, 50) ** 2)
+    assert metrics.normalized_correlation(psi * np.exp(0.7j), psi) == pytest.approx(1.0)
+    assert metrics.normalized_correlation(psi, psi[::-1].conj() * 0 + 1e-3 * psi) == pytest.approx(1.0)
+    assert metrics.normalized_correlation(psi, np.roll(psi, 20)) < 0.5
+
+
+def test_autocorrelation_pooled_over_runs_and_time():
+    rng = np.random.default_rng(1)
+    x = np.zeros((4, 4000))
+    for t in range(1, x.shape[1]):  # AR(1): C(τ) = a^τ
+        x[:, t] = 0.8 * x[:, t - 1] + rng.normal(size=4)
+    c = metrics.autocorrelation(x, 5)
+    assert c[0] == pytest.approx(1.0)
+    np.testing.assert_allclose(c, 0.8 ** np.arange(6), atol=0.05)
+    cos = np.cos(np.arange(200) * 2 * np.pi / 20)
+    assert metrics.autocorrelation(cos, 10)[10] == pytest.approx(-1.0, abs=0.06)
+
+
+def test_wasserstein_drift_and_valid_time():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=500), rng.normal(0.3, 1.2, size=700)
+    assert metrics.wasserstein1(a, b) == pytest.approx(wasserstein_distance(a, b), rel=1e-10)
+    assert metrics.wasserstein1(a, a + 0.25) == pytest.approx(0.25)
+    np.testing.assert_allclose(metrics.invariant_drift(np.array([[1.0, 1.5, 0.2], [2.0, 2.0, 2.0]])), [0.8, 0.0])
+    errors = np.array([[0.1, 0.2, 0.6, 0.1], [0.1, 0.1, 0.1, 0.1]])
+    np.testing.assert_allclose(metrics.valid_time(errors, 0.5, dt=0.5), [1.0, 2.0])
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "graphqd", *map(str, args)], capture_output=True, text=True,
+                          env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
+
+
+def test_train_rollout_evaluate_end_to_end(tiny_holstein_recipe, tmp_path):
+    data = tmp_path / "tiny.h5"
+    assert _cli("simulate", "holstein", "--config", tiny_holstein_recipe, "--out", data).returncode == 0
+    config = {"model": {"name": "local_increment", "width": 6, "band_radius": 3},
+              "data": {"path": str(data), "step": 2, "split": [0.6, 0.2, 0.2], "batch_size": 4},
+              "train": {"steps": 6, "rollout_lengths": [1, 2], "curriculum": [0, 3]},
+              "log": {"run_dir": str(tmp_path / "run"), "val_every": 3, "checkpoint_every": 3, "progress": False}}
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump(config))
+    result = _cli("train", "--config", tmp_path / "train.yaml", "--set", "optim.lr=0.003")
+    assert result.returncode == 0, result.stderr
+    assert "trained to step 6" in result.stdout
+
+    out = tmp_path / "rollout.h5"
+    result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 5, "--runs", 2, "--out", out)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(out) as h, h5py.File(data) as d:
+        assert h.attrs["system"] == "holstein" and h.attrs["complete"]
+        assert h["Q"].shape == (2, 6, 6) and h["rho"].shape == (2, 6, 6, 6) and h["rho"].dtype == np.complex64
+        np.testing.assert_allclose(h["t"][:], np.arange(6) * 0.16, atol=1e-6)
+        np.testing.assert_array_equal(h["Q"][:, 0], d["Q"][:2, 0])
+        rho = h["rho"][:]
+        np.testing.assert_allclose(rho, rho.conj().swapaxes(-1, -2), atol=1e-6)
+        np.testing.assert_allclose(np.trace(rho, axis1=-2, axis2=-1).real, 3.0, atol=1e-4)
+    bigger = tmp_path / "rollout12.h5"
+    result = _cli("rollout", "--checkpoint", tmp_path / "run" / "checkpoints" / "step_00000006.pt", "--data", data,
+                  "--steps", 4, "--lattice", 12, "--runs", 2, "--out", bigger)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(bigger) as h, h5py.File(tmp_path / "rollout12_exact.h5") as e:
+        assert h["Q"].shape == (2, 5, 12) and e["Q"].shape == (2, 5, 12) and e.attrs["complete"]
+        np.testing.assert_allclose(h["Q"][:, 0], e["Q"][:, 0], atol=1e-7)
+        assert abs(float(e.attrs["dt"]) - 0.16) < 1e-9
+
+    metrics_path = tmp_path / "metrics.json"
+    result = _cli("evaluate", "--checkpoint", tmp_path / "run", "--data", data, "--out", metrics_path, "--steps", 8)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(metrics_path.read_text())
+    for key in ("rmse_Q", "rmse_P", "rmse_rho", "rmse_total", "valid_time", "wasserstein_Q", "energy_drift",
+                "trace_drift", "parameter_count"):
+        assert np.isfinite(found[key]), key
+    assert found["rmse_total"] == pytest.approx(found["rmse_Q"] + found["rmse_P"] + found["rmse_rho"])
+    assert len(found["rollout_rmse_total"]) == 8 and set(found["autocorr_maxdiff"]) == {"phi_Q", "phi_rho"}
+    assert found["data"] == str(data) and found["trace_drift"] < 1e-4 and found["hermiticity_error"] < 1e-6
+
+    result = _cli("evaluate", "--checkpoint", tmp_path / "nowhere", "--data", data, "--out", metrics_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "nowhere" in result.stderr
+    result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 3, "--runs", 99,
+                  "--out", tmp_path / "x.h5")
+    assert result.returncode == 2 and "--runs 99" in result.stderr
