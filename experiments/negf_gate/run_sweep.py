@@ -71,8 +71,9 @@ def summarise(t, phi, left, right, frac, current, Lx):
     t, frac, current = t.numpy(), frac.numpy(), current.numpy()
     half = np.nonzero(frac >= 0.5)[0]
     first_metal = np.nonzero(frac > 0)[0]
-    vel_l = float(cdw_domains.domain_wall_velocity(torch.as_tensor(t), left, 0.0, Lx - 1.0))
-    vel_r = float(cdw_domains.domain_wall_velocity(torch.as_tensor(t), right, 0.0, Lx - 1.0))
+    # fit the wall only while it is well inside the sample (the contact columns flicker around bulk/2)
+    vel_l = float(cdw_domains.domain_wall_velocity(torch.as_tensor(t), left, 1.5, Lx - 3.0))
+    vel_r = float(cdw_domains.domain_wall_velocity(torch.as_tensor(t), right, 2.0, Lx - 2.5))
     tail = max(1, len(t) // 5)
     return {
         "final_metallic_fraction": float(frac[-1]),
@@ -105,7 +106,7 @@ def main():
         for k in range(len(traj.t)):
             series.append((bias, float(traj.t[k]), float(left[k]), float(right[k]), float(frac[k]), float(current[k])))
         np.savetxt(os.path.join(args.out, f"phi_V{bias:g}.csv"), np.column_stack([traj.t.numpy(), phi.numpy()]),
-                   delimiter=",", fmt="%.5g", header="t," + ",".join(f"x{x}" for x in range(args.Lx)), comments="")
+                   delimiter=",", fmt="%.4g", header="t," + ",".join(f"x{x}" for x in range(args.Lx)), comments="")
     results["total_wall_time_s"] = time.perf_counter() - total_start
     np.savetxt(os.path.join(args.out, "timeseries.csv"), np.array(series), delimiter=",", fmt="%.6g",
                header="bias,t,wall_left,wall_right,metallic_fraction,current", comments="")
@@ -134,11 +135,10 @@ def plot(args, profiles, series):
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.6))
     for bias in biases:
         rows = series[series[:, 0] == bias]
-        ax1.plot(rows[:, 1], rows[:, 2], label=f"V={bias:g} (from left)")
-        ax1.plot(rows[:, 1], rows[:, 3], "--", color=ax1.lines[-1].get_color())
+        ax1.plot(rows[:, 1], rows[:, 2 if args.gate == "left" else 3], label=f"V={bias:g}")
         ax2.plot(rows[:, 1], rows[:, 4], label=f"V={bias:g}")
         ax3.plot(rows[:, 1], rows[:, 5], label=f"V={bias:g}")
-    ax1.set(xlabel="t", ylabel="wall position x (solid: from left, dashed: from right)")
+    ax1.set(xlabel="t", ylabel="wall position x (from the " + ("left" if args.gate == "left" else "right") + " electrode)")
     ax2.set(xlabel="t", ylabel="metallic fraction")
     ax3.set(xlabel="t", ylabel="current I(t)")
     ax3.legend(fontsize=7)
