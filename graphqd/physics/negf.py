@@ -400,7 +400,7 @@ def _adaptive_gauss(fn, lo: float, hi: float, tol: float, order: int, n_initial:
     def gauss(a, b):
         half, mid = 0.5 * (b - a), 0.5 * (b + a)
         theta = (mid[:, None] + half[:, None] * x[None, :]).reshape(-1)
-        values = fn(theta).reshape(len(a), order, -1)
+        values = fn(theta).reshape(len(a), order, -1).cpu()   # bookkeeping on the CPU, solves on Q's device
         return (values * (half[:, None] * w[None, :])[..., None]).sum(1)
 
     coarse = gauss(a, b)
@@ -450,8 +450,8 @@ def quadrature(Q: torch.Tensor, params: NEGFParams, tol: float = 1e-8, order: in
         dens.append(total[:-1])
         curr.append(total[-1])
     dtype = _out_dtype(Q)
-    return QuadratureResult(torch.stack(dens).reshape(Q.shape).to(dtype),
-                            torch.stack(curr).reshape(Q.shape[:-2]).to(dtype), nodes)
+    return QuadratureResult(torch.stack(dens).reshape(Q.shape).to(dtype).to(Q.device),
+                            torch.stack(curr).reshape(Q.shape[:-2]).to(dtype).to(Q.device), nodes)
 
 
 def density_quadrature(Q: torch.Tensor, params: NEGFParams, tol: float = 1e-8, **kwargs) -> torch.Tensor:

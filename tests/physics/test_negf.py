@@ -139,3 +139,17 @@ def test_states_nearly_decoupled_from_the_leads_stay_physical():
     nudged = negf.density(Q + 1e-10 * torch.randn(1, 40, generator=gen, dtype=torch.float64), p)
     assert (nudged - state.density).abs().max() < 1e-6
     assert abs(float(state.current_left + state.current_right)) < 1e-12
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu():
+    p = negf.NEGFParams(Lx=6, Ly=4, bias=1.2, temperature=0.05)
+    Q = random_Q(p, seed=13, batch=(2,))
+    cpu = negf.steady_state(Q, p)
+    gpu = negf.steady_state(Q.cuda(), p)
+    assert gpu.density.is_cuda
+    assert (gpu.density.cpu() - cpu.density).abs().max() < 1e-10
+    assert (gpu.current_left.cpu() - cpu.current_left).abs().max() < 1e-10
+    quad = negf.quadrature(Q[0].cuda(), p, tol=1e-9)
+    assert (quad.density.cpu() - cpu.density[0]).abs().max() < 1e-6
