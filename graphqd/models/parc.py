@@ -1,0 +1,177 @@
+"""PARC for the Holstein chain: the equations shared by the graph and the CNN variant.
+
+Physics-aware recurrent convolutions (PARC; Nguyen et al., Sci. Adv. 9, eadd6868 (2023)) as
+applied to Ehrenfest dynamics by Ning, Yang, Chern, arXiv 2412.06631, Eq. (12): one
+differentiator F and one integrator S per variable,
+
+    Q(t+Δt) = Q(t) + S_Q(F_Q(P)),
+    P(t+Δt) = P(t) + S_P(F_P(Q, diag ρ)),
+    ρ(t+Δt) = ρ(t) + S_ρ(F_ρ(Q, ρ)),
+
+trained with Eq. (11): ‖du/dt − F(u)‖ + ‖u(t+Δt) − u(t) − S(F(u))‖ (the trainer's
+derivative and increment terms, `graphqd.train.objective`). Each F and S is a
+:class:`~graphqd.models.layers.ParcNet`. Units: networks see ũ = (u − mean)/std, F returns
+du/dt in units of its training-split std (``rate_std``), S reads F's output in those units
+and returns the increment in units of ``step_std``:
+
+    F_u = rate_std · f(ũ),   u' = u + step_std · s(f).
+
+Inputs of the differentiators (the physics of DESIGN §3.1: dQ/dt = P/m, dP/dt = g(n − ½) − KQ,
+dρ/dt = −i[h(Q), ρ]): F_Q reads P̃; F_P reads (Q̃, ñ), ñ the normalised Re ρ_ii; F_ρ reads
+(Re ρ̃_ij, Im ρ̃_ij) and Q in one of two embeddings, ``q_embedding``:
+``"pair"`` gives every entry (Q̃_i, Q̃_j) (the commutator's diagonal part is
+i g (Q_i − Q_j) ρ_ij, local in the entry), ``"diagonal"`` puts Q̃_i on the diagonal entries
+only and zero elsewhere (the paper's diag-embedding of Q as a second image channel).
+
+ρ is carried as its band: the entries with d(i, j) ≤ band_radius, channels (Re, Im)
+(graphqd.data.keys.RHO). Entries outside the band are not part of the state: they are
+neither predicted nor scored (the band-restricted RMSE of graphqd.data.holstein), and on
+a band covering every entry the model sees the whole matrix. With
+``hermitian_projection`` the ρ rate and increment are projected onto Hermitian,
+traceless matrices, Π(δ)_ij = ½(δ_ij + δ̄_ji) − δ_ij ⟨Re Π(δ)_kk⟩_k, so ρ' = ρ + Π(δ) stays
+exactly Hermitian (the symmetrised pair is computed with one commutative addition, so
+ρ'_ji = conj ρ'_ij bit for bit when ρ is Hermitian) and Tr ρ' = Tr ρ to round-off. The
+projection is symmetrisation rather than "predict the upper triangle" because the upper
+triangle is not mapped to itself by chain inversion: symmetrising keeps a model that
+is inversion-equivariant so. Without the projection the raw network output is used,
+to measure what the constraint buys.
+
+Subclasses say how a network is applied to site and band features (dense CNN or graph).
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from graphqd.config import Field
+from graphqd.data import keys as K
+from graphqd.data.holstein import HolsteinGraphSpec
+from graphqd.data.normalization import Normalization
+from graphqd.models.layers import ACTIVATIONS, ParcNet
+
+# the config keys every PARC variant shares
+PARC_SCHEMA = {
+    "width": Field("int", 128, minimum=4, doc="channels of the widest layer of each network (the paper: 128)"),
+    "depth": Field("int", 2, minimum=1, doc="ResNet blocks per network (the paper: 2)"),
+    "kernel_radius": Field("int", 1, minimum=1, doc="radius of block and final convolutions (1: 3×3)"),
+    "wide_kernel_radius": Field("int", 3, minimum=0, doc="radius of the wide convolution (3: the paper's 7×7)"),
+    "dropout": Field("float", 0.0, minimum=0.0, maximum=0.9, doc="channel-wise dropout probability"),
+    "activation": Field("str", "relu", choices=sorted(ACTIVATIONS)),
+    "q_embedding": Field("str", "pair", choices=["pair", "diagonal"],
+                         doc="Q in F_rho: (Q_i, Q_j) on every entry, or Q_i on the diagonal only"),
+    "hermitian_projection": Field("bool", True, doc="project the rho rate and increment onto Hermitian, "
+                                                    "traceless matrices (Tr rho and rho = rho^dagger exact)"),
+    "readout_scale": Field("float", 0.1, minimum=0.0, doc="initial scale of each network's last layer"),
+}
+
+
+def hermitian_traceless(change: Tensor, partner: Tensor, diagonal: Tensor, graph_of_site: Tensor,
+                        graphs: int) -> Tensor:
+    """Π(δ): the Hermitian, traceless part of band increments of every chain of a batch.
+
+    Args:
+        change: (M, 2) band channels (Re, Im).
+        partner: (M,) band node of (j, i) for each node (i, j).
+        diagonal: (N,) band node of (i, i) for each site.
+        graph_of_site: (N,) chain of each site.
+        graphs: number of chains.
+
+    Shapes: change (M, 2) → (M, 2)
+    """
+    change = 0.5 * (change + change[partner] * change.new_tensor([1.0, -1.0]))
+    mean = change.new_zeros(graphs).index_add_(0, graph_of_site, change[diagonal, 0])
+    mean = mean / torch.bincount(graph_of_site, minlength=graphs).to(change.dtype)
+    real = change[:, 0].index_add(0, diagonal, -mean[graph_of_site])
+    return torch.stack([real, change[:, 1]], -1)
+
+
+class HolsteinPARC(nn.Module):
+    """The three PARC pairs of Eq. (12) on the Holstein state {Q (N,), P (N,), rho (M, 2)}.
+
+    ``forward(batch, state)`` returns the next state and the derivative estimates
+    ``Q_rate``, ``P_rate``, ``rho_rate`` (physical units) for the derivative loss.
+    Subclasses build the six networks with :meth:`build_networks` and implement
+    :meth:`context`, :meth:`apply_site` and :meth:`apply_band`.
+    """
+
+    system = "holstein"
+
+    def __init__(self, config: dict, normalization: Normalization):
+        super().__init__()
+        self.config = dict(config)
+        self.normalization = normalization
+        self.project = bool(config["hermitian_projection"])
+        self.q_embedding = config["q_embedding"]
+
+    def build_networks(self, site_factories, band_factories, band_tied=None) -> None:
+        c = self.config
+        common = dict(width=c["width"], depth=c["depth"], kernel_radius=c["kernel_radius"],
+                      wide_kernel_radius=c["wide_kernel_radius"], dropout=c["dropout"], act=c["activation"],
+                      readout_scale=c["readout_scale"])
+        band_in = 4 if self.q_embedding == "pair" else 3
+        # differentiators; the integrators carry the paper's extra dropout after the ResNet blocks
+        self.derivative_Q = ParcNet(*site_factories, 1, 1, **common)
+        self.derivative_P = ParcNet(*site_factories, 2, 1, **common)
+        self.derivative_rho = ParcNet(*band_factories, band_in, 2, **common)
+        self.integral_Q = ParcNet(*site_factories, 1, 1, extra_dropout=True, **common)
+        self.integral_P = ParcNet(*site_factories, 1, 1, extra_dropout=True, **common)
+        self.integral_rho = ParcNet(*band_factories, 2, 2, extra_dropout=True, **common)
+
+    # --- layout hooks ---------------------------------------------------------------------
+    def context(self, batch, state: dict):
+        raise NotImplementedError
+
+    def apply_site(self, network: nn.Module, x: Tensor, context) -> Tensor:
+        """(N, C_in) site rows → (N, C_out)."""
+        raise NotImplementedError
+
+    def apply_band(self, network: nn.Module, x: Tensor, context) -> Tensor:
+        """(M, C_in) band rows → (M, C_out)."""
+        raise NotImplementedError
+
+    # --- Eq. (12) --------------------------------------------------------------------------
+    def forward(self, batch, state: dict) -> dict:
+        norm = self.normalization
+        Q, P, rho = state[K.Q], state[K.P], state[K.RHO]
+        graph_of_site = batch[K.GRAPH_OF_SITE] if K.GRAPH_OF_SITE in batch and batch[K.GRAPH_OF_SITE] is not None \
+            else torch.zeros(Q.size(0), dtype=torch.long, device=Q.device)
+        graphs = int(getattr(batch, "num_graphs", 1)) if K.GRAPH_OF_SITE in batch else 1
+        context = self.context(batch, state)
+
+        q, p, r = norm.normalize(K.Q, Q), norm.normalize(K.P, P), norm.normalize(K.RHO, rho)
+        n = r[batch[K.BAND_DIAGONAL], 0]
+        sites = batch[K.BAND_SITES]
+        if self.q_embedding == "pair":
+            band_in = torch.cat([r, q[sites[:, 0], None], q[sites[:, 1], None]], -1)
+        else:
+            on_diagonal = torch.zeros_like(r[:, 0]).index_copy(0, batch[K.BAND_DIAGONAL], q)
+            band_in = torch.cat([r, on_diagonal[:, None]], -1)
+
+        f_Q = self.apply_site(self.derivative_Q, p[:, None], context)[:, 0]
+        f_P = self.apply_site(self.derivative_P, torch.stack([q, n], -1), context)[:, 0]
+        f_rho = self.apply_band(self.derivative_rho, band_in, context)
+        rate_std = {key: norm.get(key, "rate_std").to(Q.dtype) for key in K.HOLSTEIN_STATE}
+        rates = {K.Q: f_Q * rate_std[K.Q], K.P: f_P * rate_std[K.P], K.RHO: f_rho * rate_std[K.RHO]}
+        if self.project:
+            rates[K.RHO] = hermitian_traceless(rates[K.RHO], batch[K.BAND_PARTNER], batch[K.BAND_DIAGONAL],
+                                               graph_of_site, graphs)
+            f_rho = rates[K.RHO] / rate_std[K.RHO]
+
+        s_Q = self.apply_site(self.integral_Q, f_Q[:, None], context)[:, 0]
+        s_P = self.apply_site(self.integral_P, f_P[:, None], context)[:, 0]
+        s_rho = self.apply_band(self.integral_rho, f_rho, context)
+        step_std = {key: norm.get(key, "step_std").to(Q.dtype) for key in K.HOLSTEIN_STATE}
+        change = {K.Q: s_Q * step_std[K.Q], K.P: s_P * step_std[K.P], K.RHO: s_rho * step_std[K.RHO]}
+        if self.project:
+            change[K.RHO] = hermitian_traceless(change[K.RHO], batch[K.BAND_PARTNER], batch[K.BAND_DIAGONAL],
+                                                graph_of_site, graphs)
+        out = {key: state[key] + change[key] for key in K.HOLSTEIN_STATE}
+        out.update({K.rate_key(key): value for key, value in rates.items()})
+        return out
+
+    @classmethod
+    def graph_spec(cls, config: dict) -> HolsteinGraphSpec:
+        raise NotImplementedError
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())
