@@ -67,21 +67,28 @@ def run_one(args, bias):
     return params, traj, phi, bulk, left, right, frac, current, wall
 
 
-def summarise(t, phi, left, right, frac, current, Lx):
+def summarise(t, phi, left, right, frac, current, Lx, gate):
     t, frac, current = t.numpy(), frac.numpy(), current.numpy()
+    wall = (left if gate == "left" else (Lx - 1) - right).numpy()   # distance from the gated electrode
     half = np.nonzero(frac >= 0.5)[0]
     first_metal = np.nonzero(frac > 0)[0]
-    # fit the wall only while it is well inside the sample (the contact columns flicker around bulk/2)
-    vel_l = float(cdw_domains.domain_wall_velocity(torch.as_tensor(t), left, 1.5, Lx - 3.0))
-    vel_r = float(cdw_domains.domain_wall_velocity(torch.as_tensor(t), right, 2.0, Lx - 2.5))
+    marks = [m for m in (3, 5, 10, 15) if m < Lx - 1]
+    reach = {}
+    for m in marks:
+        k = np.nonzero(wall >= m)[0]
+        reach[str(m)] = float(t[k[0]]) if len(k) else None
+    # wall speed between the first times it passes x = 5 and x = 15 (columns per unit time);
+    # a least-squares fit is unreliable because the contact column flickers around bulk/2
+    lo, hi = reach.get("5"), reach.get("15")
+    speed = (10.0 / (hi - lo) if hi > lo else float("inf")) if lo is not None and hi is not None else None
     tail = max(1, len(t) // 5)
     return {
         "final_metallic_fraction": float(frac[-1]),
         "t_first_metallic_column": float(t[first_metal[0]]) if len(first_metal) else None,
         "t_half_metallic": float(t[half[0]]) if len(half) else None,
-        "final_wall_left": float(left[-1]), "final_wall_right": float(right[-1]),
-        "wall_velocity_left": vel_l if np.isfinite(vel_l) else None,
-        "wall_velocity_right": vel_r if np.isfinite(vel_r) else None,
+        "final_wall_position": float(wall[-1]),
+        "t_wall_reaches_x": reach,
+        "wall_speed_x5_to_x15": speed,
         "current_initial": float(current[0]), "current_final_mean": float(current[-tail:].mean()),
     }
 
@@ -98,7 +105,7 @@ def main():
     total_start = time.perf_counter()
     for bias in args.biases:
         params, traj, phi, bulk, left, right, frac, current, wall = run_one(args, bias)
-        summary = summarise(traj.t, phi, left, right, frac, current, args.Lx)
+        summary = summarise(traj.t, phi, left, right, frac, current, args.Lx, args.gate)
         summary.update({"bias": bias, "bulk_order_parameter": bulk, "wall_time_s": wall})
         results["runs"][f"{bias:g}"] = summary
         print(f"V={bias:g}: {json.dumps(summary)}", flush=True)
@@ -121,16 +128,21 @@ def plot(args, profiles, series):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     biases = list(profiles)
-    fig, axes = plt.subplots(1, len(biases), figsize=(3 * len(biases), 3.2), sharey=True, squeeze=False)
-    for ax, bias in zip(axes[0], biases):
+    ncol = min(4, len(biases))
+    nrow = -(-len(biases) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol + 1, 2.6 * nrow), sharey=True, squeeze=False)
+    for ax in axes.flat[len(biases):]:
+        ax.axis("off")
+    for ax, bias in zip(axes.flat, biases):
         t, phi = profiles[bias]
         im = ax.imshow(phi, aspect="auto", origin="lower", extent=[-0.5, args.Lx - 0.5, t[0], t[-1]],
                        vmin=0, vmax=float(phi[0].max()) * 1.05, cmap="viridis")
         ax.set_title(f"V = {bias:g}")
         ax.set_xlabel("x")
-    axes[0][0].set_ylabel("t")
-    fig.colorbar(im, ax=axes[0].tolist(), label="column CDW order |Σ(-1)^(x+y) Q|/Ly")
-    fig.savefig(os.path.join(args.out, "order_parameter_heatmaps.png"), dpi=110)
+    for row in axes:
+        row[0].set_ylabel("t")
+    fig.colorbar(im, ax=axes.ravel().tolist(), label="column CDW order |Σ(-1)^(x+y) Q|/Ly")
+    fig.savefig(os.path.join(args.out, "order_parameter_heatmaps.png"), dpi=80)
     plt.close(fig)
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.6))
     for bias in biases:
@@ -143,7 +155,7 @@ def plot(args, profiles, series):
     ax3.set(xlabel="t", ylabel="current I(t)")
     ax3.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(os.path.join(args.out, "domain_wall_and_current.png"), dpi=110)
+    fig.savefig(os.path.join(args.out, "domain_wall_and_current.png"), dpi=80)
     plt.close(fig)
 
 
