@@ -1,4 +1,4 @@
-"""CDW domain observables of the biased Holstein lattice (arXiv 2201.02194, Figs. 3-6).
+"""CDW domain observables of the biased Holstein lattice (Zhang, Fan, Chern, arXiv 2201.02194).
 
 Q has shape (..., Ly, Lx) (any leading dims, e.g. runs and time). The column-resolved order
 parameter phi(x) = |sum_y (-1)^(x+y) Q_{y,x}| / Ly is ~Q0 in the insulating CDW and ~0 in

@@ -2,7 +2,7 @@
 
     Q(t + dt) = Q(t) + F(Q(t)) dt / gamma + sqrt(2 k_B T dt / gamma) xi,   xi ~ N(0, 1)
 
-(Euler-Maruyama; Zhang, Fan, Chern, arXiv 2201.02194, Eq. 6). The force is a callable
+(Euler-Maruyama; Zhang, Fan, Chern, arXiv 2201.02194; Fan, Zhang, Chern, arXiv 2601.07583). The force is a callable
 `force_fn(Q) -> F` or `force_fn(Q) -> (F, extras)` where extras is a dict of tensors
 (e.g. `negf.force_field(params)` gives {"n": density, "current": I}); the same loop drives
 the exact NEGF force now and a machine-learned force field later.

@@ -310,7 +310,7 @@ def _force_from(Q: torch.Tensor, n: torch.Tensor, params: NEGFParams) -> torch.T
 
 
 def forces(Q: torch.Tensor, params: NEGFParams, n: torch.Tensor | None = None) -> torch.Tensor:
-    """F_i = -dE/dQ_i = g (n_i - 1/2) - K Q_i - kappa sum_nn Q_j (arXiv 2201.02194, Eq. 5),
+    """F_i = -dE/dQ_i = g (n_i - 1/2) - K Q_i - kappa sum_nn Q_j (arXiv 2201.02194),
     with n = density(Q, params) unless given. Shape (..., Ly, Lx) -> (..., Ly, Lx)."""
     _check_Q(Q, params)
     if n is None:
