@@ -3,7 +3,7 @@
 The lattice is periodic in y (optionally open) and open in x; wide-band leads couple to
 the first (left, x = 0) and last (right, x = Lx - 1) columns. Following Zhang, Fan, Chern,
 "Nonequilibrium dynamics of gating-induced resistance transition in charge density wave
-insulators", arXiv 2201.02194 (Sec. II), and Fan, Zhang, Chern, arXiv 2601.07583:
+insulators", arXiv 2201.02194, and Fan, Zhang, Chern, arXiv 2601.07583:
 
     h(Q)_ij = -t [i, j nearest neighbours] - g Q_i delta_ij,
     Sigma = -i (Gamma_L + Gamma_R) / 2,  Gamma_alpha = Gamma on the sites of column alpha,
@@ -44,9 +44,14 @@ plain formula gives n < 0 and jumps by O(1) there.)
 Defaults for the leads. mu = 0 is half filling: on the bipartite lattice the particle-hole
 transformation maps Q -> -Q and mu -> -mu, so mu = 0 is the point where the checkerboard CDW
 sits symmetrically in its gap (n = 1/2 exactly at Q = 0, V = 0). gamma_lead = 1.0 (= t) is a
-wide-band coupling comparable to the hopping: strong enough that the boundary columns are
-metallic-like contacts whose broadened in-gap edge states set the threshold bias of the
-gating transition (arXiv 2201.02194), weak enough not to wash out the CDW gap 2 g Q0 ~ 8 t.
+wide-band coupling comparable to the hopping: strong enough that the contact columns act as
+good electrodes, weak enough to leave the bulk gap intact. Measured on 20 x 10 after relaxing
+at V = 0: bulk order 2.39 (gap edge at +-3.6), contact columns 1.44, giving in-gap edge
+resonances at Re lambda = +-2.36 with width 0.47, which set the threshold bias of the gating
+transition (arXiv 2201.02194; experiments/negf_gate/README.md).
+
+Cost: one dense non-Hermitian eigen-decomposition, one inverse and a few N x N products,
+O(N^3) with N = Lx Ly, for density, force and currents together (`steady_state`).
 """
 from __future__ import annotations
 
