@@ -98,8 +98,9 @@ def simulate(Q0: torch.Tensor, force_fn: Callable, dt: float, gamma: float, temp
             record(step, Q, F, ex)
             if callback is not None:
                 callback(step, Q)
-    nb = Q0.dim() - 2
-    stack = lambda xs, extra_dims: torch.stack(xs, dim=nb) if xs else torch.empty(0)
+    nb = Q0.dim() - 2                                   # records go after the batch dims
+
+    def stack(xs):
+        return torch.stack(xs, dim=nb) if xs else Q0.new_empty((*Q0.shape[:-2], 0, *Q0.shape[-2:]))
     t = torch.tensor(times, dtype=torch.float64)
-    return BrownianTrajectory(t, stack(Qs, 2), stack(Fs, 2),
-                              {k: torch.stack(v, dim=nb) for k, v in extras.items()})
+    return BrownianTrajectory(t, stack(Qs), stack(Fs), {k: torch.stack(v, dim=nb) for k, v in extras.items()})
