@@ -152,7 +152,7 @@ def graph_factories(dim: int, tied_flips=None) -> tuple[ConvFactory, DropoutFact
 
 
 class ResidualBlock(nn.Module):
-    r"""The PARC ResNet block (Nguyen et al., Sci. Adv. 2023; as used by Ning, Yang, Chern,
+    r"""The PARC ResNet block (Nguyen et al., Science Advances 2023; as used by Ning, Yang, Chern,
     arXiv 2412.06631): three convolutions of kernel radius r with a skip over the last two,
 
     .. math:: h = σ(C_0 x),\quad y = σ\big(h + C_2\,σ(C_1 h)\big).
@@ -174,9 +174,9 @@ class ResidualBlock(nn.Module):
 
 
 class ParcNet(nn.Module):
-    """The convolutional network of every PARC differentiator and integrator (arXiv 2412.06631,
-    Sec. III): ``depth`` ResNet blocks (w/2, then w channels), a wide convolution (the paper's
-    7×7, radius 3), two 1×1 convolutions (w/2, w/4 channels), channel-wise dropout and a
+    """The convolutional network of every PARC differentiator and integrator (arXiv 2412.06631
+    and its published code): ``depth`` ResNet blocks (w/2, then w channels), a wide
+    convolution (the paper's 7×7, radius 3), two 1×1 convolutions (w/2, w/4 channels), channel-wise dropout and a
     final convolution (the paper's 3×3) to the output channels, linear and without bias.
 
     The receptive field is ``depth · 3 · kernel_radius + wide_kernel_radius + kernel_radius``
@@ -244,7 +244,8 @@ def copy_dense_weights(graph_module: nn.Module, dense_module: nn.Module) -> None
     (the two modules must be built alike). Used to check graph ≡ circular CNN."""
     graph_convs, dense_convs = convolutions(graph_module), convolutions(dense_module)
     if len(graph_convs) != len(dense_convs):
-        raise GraphqdError(f"cannot copy weights: {len(dense_convs)} dense convolutions, {len(graph_convs)} graph ones.")
+        raise GraphqdError(f"cannot copy weights: {len(dense_convs)} dense convolutions, "
+                           f"{len(graph_convs)} graph ones.")
     for target, source in zip(graph_convs, dense_convs):
         if not isinstance(target, GraphConv) or not isinstance(source, DenseConv):
             raise GraphqdError("copy_dense_weights takes a graph module and a dense module, in that order.")

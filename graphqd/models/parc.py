@@ -1,15 +1,17 @@
 """PARC for the Holstein chain: the equations shared by the graph and the CNN variant.
 
-Physics-aware recurrent convolutions (PARC; Nguyen et al., Sci. Adv. 9, eadd6868 (2023)) as
-applied to Ehrenfest dynamics by Ning, Yang, Chern, arXiv 2412.06631, Eq. (12): one
-differentiator F and one integrator S per variable,
+Physics-aware recurrent convolutions (PARC; Nguyen et al., Science Advances 2023) as
+applied to Ehrenfest dynamics by Ning, Yang, Chern, arXiv 2412.06631 (the equations DESIGN §5
+calls Eq. (12); numbers as quoted there, not re-checked): one differentiator F and one
+integrator S per variable,
 
     Q(t+Δt) = Q(t) + S_Q(F_Q(P)),
     P(t+Δt) = P(t) + S_P(F_P(Q, diag ρ)),
     ρ(t+Δt) = ρ(t) + S_ρ(F_ρ(Q, ρ)),
 
-trained with Eq. (11): ‖du/dt − F(u)‖ + ‖u(t+Δt) − u(t) − S(F(u))‖ (the trainer's
-derivative and increment terms, `graphqd.train.objective`). Each F and S is a
+trained with the loss DESIGN §5 quotes as Eq. (11),
+‖du/dt − F(u)‖ + ‖u(t+Δt) − u(t) − S(F(u))‖ (the trainer's derivative and increment terms,
+`graphqd.train.objective`). Each F and S is a
 :class:`~graphqd.models.layers.ParcNet`. Units: networks see ũ = (u − mean)/std, F returns
 du/dt in units of its training-split std (``rate_std``), S reads F's output in those units
 and returns the increment in units of ``step_std``:
@@ -86,7 +88,7 @@ def hermitian_traceless(change: Tensor, partner: Tensor, diagonal: Tensor, graph
 
 
 class HolsteinPARC(nn.Module):
-    """The three PARC pairs of Eq. (12) on the Holstein state {Q (N,), P (N,), rho (M, 2)}.
+    """The three PARC pairs (F, S) of the paper on the Holstein state {Q (N,), P (N,), rho (M, 2)}.
 
     ``forward(batch, state)`` returns the next state and the derivative estimates
     ``Q_rate``, ``P_rate``, ``rho_rate`` (physical units) for the derivative loss.
@@ -129,7 +131,7 @@ class HolsteinPARC(nn.Module):
         """(M, C_in) band rows → (M, C_out)."""
         raise NotImplementedError
 
-    # --- Eq. (12) --------------------------------------------------------------------------
+    # --- PARC step ---------------------------------------------------------------------------
     def forward(self, batch, state: dict) -> dict:
         norm = self.normalization
         Q, P, rho = state[K.Q], state[K.P], state[K.RHO]

@@ -1,4 +1,4 @@
-"""CNN PARC: the paper's baseline (Ning, Yang, Chern, arXiv 2412.06631, Sec. III, Eq. (12)).
+"""CNN PARC: the paper's baseline (Ning, Yang, Chern, arXiv 2412.06631; DESIGN §5).
 
     Q' = Q + S_Q(F_Q(P)),  P' = P + S_P(F_P(Q, diag ρ))     1D CNNs over the chain,
     ρ' = ρ + S_ρ(F_ρ(Q, ρ))                                   2D CNNs over the L×L matrix,

@@ -1,4 +1,4 @@
-"""Graph PARC: the PARC of arXiv 2412.06631, Eq. (12), with every convolution a message-passing
+"""Graph PARC: the PARC of arXiv 2412.06631 (DESIGN §5) with every convolution a message-passing
 layer on a locality-truncated lattice graph (DESIGN §4–5).
 
     Q' = Q + S_Q(F_Q(P)),  P' = P + S_P(F_P(Q, diag ρ))     on the site graph,
