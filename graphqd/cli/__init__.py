@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graphqd", description="Graph surrogates for quantum and "
                                      "quantum-classical lattice dynamics: ground truth, training, rollouts.")
     parser.add_argument("--version", action="version", version=f"graphqd {__version__}")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads for torch (default: torch's choice; the demo uses 1)")
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
     subparsers.required = True
     for verb in VERBS:
@@ -31,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.threads is not None:
+            if args.threads < 1:
+                raise GraphqdError(f"--threads {args.threads} must be a positive integer")
+            import torch
+            torch.set_num_threads(args.threads)
         status = args.handler(args)
     except GraphqdError as exc:
         print(f"graphqd {args.verb}: error: {exc}", file=sys.stderr)

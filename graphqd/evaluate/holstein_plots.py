@@ -41,3 +41,30 @@ def plot_quench(path: str, run: int, out: str, snapshots: int = 4) -> None:
     fig.suptitle(title)
     fig.savefig(out, dpi=110)
     plt.close(fig)
+
+
+def plot_rollout(truth_path: str, rollout_path: str, run: int, out: str) -> None:
+    """Surrogate rollout against the exact trajectory: Q maps of both, their difference, and φ_Q(t)."""
+    with open_store(truth_path, "holstein") as h:
+        t, truth = h["t"][()], h["Q"][run]
+        q_star = float(h.attrs["g_final"]) / float(h.attrs["stiffness"])
+    with open_store(rollout_path, "holstein") as h:
+        model, predicted = h.attrs.get("surrogate_model", "surrogate"), h["Q"][run]
+    steps = min(len(truth), len(predicted))
+    t, truth, predicted = t[:steps], truth[:steps] / q_star, predicted[:steps] / q_star
+    sign = 1 - 2 * (np.arange(truth.shape[1]) % 2)
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), constrained_layout=True)
+    extent = [t[0], t[-1], -0.5, truth.shape[1] - 0.5]
+    limit = np.abs(truth).max()
+    for ax, data, title in ((axes[0], truth, "exact"), (axes[1], predicted, model),
+                            (axes[2], predicted - truth, f"{model} − exact")):
+        image = ax.imshow(data.T, aspect="auto", origin="lower", cmap="RdBu_r", extent=extent, vmin=-limit, vmax=limit)
+        ax.set(xlabel="t", ylabel="site i", title=f"$Q_i/Q^*$: {title}")
+    fig.colorbar(image, ax=axes[2])
+    axes[3].plot(t, (sign * truth).mean(-1), label="exact")
+    axes[3].plot(t, (sign * predicted).mean(-1), "--", label=model)
+    axes[3].set(xlabel="t", title=r"$\phi_Q / Q^*$")
+    axes[3].legend()
+    fig.suptitle(f"{rollout_path}: run {run}, L = {truth.shape[1]}")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

@@ -37,6 +37,8 @@ SECTIONS = {
         "steps": Field("int", minimum=1, doc="optimiser steps in total (a resumed run continues to it)"),
         "seed": Field("int", 0, minimum=0),
         "device": Field("str", "auto", choices=["auto", "cpu", "cuda"]),
+        "threads": Field("int", 1, minimum=0, doc="CPU threads per process (0: torch's default); the small "
+                         "tensors of lattice surrogates train fastest on 1, and extra threads contend on busy cores"),
         "rollout_lengths": Field("ints", [1], minimum=1, doc="model steps per training rollout, per stage"),
         "curriculum": Field("ints", [0], minimum=0, doc="optimiser step at which each rollout length starts"),
         "input_noise": Field("float", 0.0, minimum=0.0, doc="std of noise on the input state, in units of the std of one step's increment"),
@@ -58,7 +60,7 @@ SECTIONS = {
 }
 
 # keys that may differ between a run's config.yaml and the config it is resumed with
-RESUMABLE_CHANGES = ("train.steps", "train.device", "data.num_workers", "log.every", "log.val_every",
+RESUMABLE_CHANGES = ("train.steps", "train.device", "train.threads", "data.num_workers", "log.every", "log.val_every",
                      "log.val_rollout_steps", "log.val_runs", "log.checkpoint_every", "log.keep_checkpoints",
                      "log.figures", "log.progress")
 

@@ -143,6 +143,8 @@ def rollout_figure(validator: Validator, states: list[dict], curve: list[float])
 def train(config: dict, resume: str | None = None) -> TrainResult:
     """Train the model of `config`; see the module docstring."""
     config = resolve(config)
+    if config["train"]["threads"]:
+        torch.set_num_threads(config["train"]["threads"])
     processes = distributed.start(config["train"]["device"])
     try:
         return _train(config, resume, processes)
