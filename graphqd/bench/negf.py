@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quadrature-max-sites", type=int, default=None,
                         help="run the quadrature to completion up to this many sites (default 200, --quick 80)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads for both paths (default: torch's setting; 1 is fastest "
+                             "for small lattices on a busy machine)")
 
 
 def _parse_size(text: str):
@@ -65,6 +68,17 @@ def _seconds_per_node(Q, params, device, n_nodes=32):
 
 
 def run(args) -> dict:
+    threads = getattr(args, "threads", None)
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _run(args)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run(args) -> dict:
     device = torch.device(getattr(args, "device", None) or "cpu")
     quick = bool(getattr(args, "quick", False))
     sizes = args.sizes or (_QUICK if quick else (_FULL_GPU if device.type == "cuda" else _FULL_CPU))
@@ -105,6 +119,6 @@ def run(args) -> dict:
               f"({row['quad']})", flush=True)
     columns = ["lattice", "sites", "exact_s", "quad_s", "quad_nodes", "quad_error", "speedup", "quad"]
     print(format_table(rows, columns))
-    return {"benchmark": "negf", "device": device_description(device), "quick": quick,
+    return {"benchmark": "negf", "device": device_description(device), "quick": quick, "sizes": list(sizes),
             "bias": args.bias, "electron_temperature": args.electron_temperature, "gamma_lead": args.gamma_lead,
             "tolerance": tol, "configuration": "checkerboard CDW", "rows": rows}
