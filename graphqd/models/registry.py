@@ -24,8 +24,9 @@ import importlib
 from graphqd.config import Field, validate
 from graphqd.errors import ConfigError
 
-# modules whose import registers models (issue 6 adds graph PARC and CNN PARC here)
-MODEL_MODULES = ("graphqd.models.local_increment",)
+# modules whose import registers models
+MODEL_MODULES = ("graphqd.models.local_increment", "graphqd.models.parc_graph",
+                 "graphqd.models.parc_cnn", "graphqd.models.recurrent_cnn")
 
 _REGISTRY: dict[str, type] = {}
 
