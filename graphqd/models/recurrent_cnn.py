@@ -23,8 +23,8 @@ from graphqd.config import Field
 from graphqd.data import keys as K
 from graphqd.data.holstein import HolsteinGraphSpec
 from graphqd.data.normalization import Normalization
-from graphqd.models.layers import ACTIVATIONS, DenseLayout, ParcNet, dense_factories
-from graphqd.models.parc import hermitian_traceless
+from graphqd.models.layers import DenseLayout, ParcNet, dense_factories
+from graphqd.models.parc import PARC_SCHEMA, hermitian_traceless
 from graphqd.models.parc_cnn import FULL_BAND
 from graphqd.models.registry import register
 
@@ -35,18 +35,13 @@ class RecurrentCNN(nn.Module):
 
     system = "holstein"
     SCHEMA = {
-        "width": Field("int", 128, minimum=4, doc="channels of the widest layer"),
-        "depth": Field("int", 2, minimum=1, doc="ResNet blocks"),
-        "kernel_radius": Field("int", 1, minimum=1, doc="radius of block and final convolutions (1: 3×3)"),
-        "wide_kernel_radius": Field("int", 3, minimum=0, doc="radius of the wide convolution (3: 7×7)"),
-        "dropout": Field("float", 0.0, minimum=0.0, maximum=0.9, doc="channel-wise dropout probability"),
-        "activation": Field("str", "relu", choices=sorted(ACTIVATIONS)),
+        **{key: PARC_SCHEMA[key] for key in ("width", "depth", "kernel_radius", "wide_kernel_radius", "dropout",
+                                             "activation", "readout_scale")},
         "q_embedding": Field("str", "diagonal", choices=["pair", "diagonal"],
                              doc="Q and P on the diagonal, or (Q_i, Q_j, P_i, P_j) on every entry"),
         "hermitian_projection": Field("bool", False, doc="project the rho increment onto Hermitian, traceless "
                                                          "matrices"),
         "padding": Field("str", "circular", choices=["circular", "zeros"]),
-        "readout_scale": Field("float", 0.1, minimum=0.0, doc="initial scale of the last layer"),
     }
 
     def __init__(self, config: dict, normalization: Normalization):
