@@ -14,15 +14,20 @@ from graphqd.evaluate import cdw_domains  # noqa: E402
 
 
 def plot_domain_wall(path: str, run: int, out: str) -> dict:
-    """Plot φ(x, t), the wall position from each electrode, and I(t); returns the wall velocities."""
+    """Plot φ(x, t), the wall position from each electrode (the gated one alone when only the left
+    electrode is gated), and I(t); returns the wall velocities."""
     with open_store(path, "negf") as h:
         t, Q, current = h["t"][()], torch.as_tensor(h["Q"][run], dtype=torch.float64), h["current"][run]
         Lx, bias = int(h.attrs["Lx"]), float(h.attrs["bias"])
+        sides = ("left",) if h.attrs.get("gate", "symmetric") == "left" else ("left", "right")
     phi = cdw_domains.column_order_parameter(Q)                       # (T, Lx)
     bulk = cdw_domains.bulk_order_parameter(phi[0])
     times = torch.as_tensor(t, dtype=torch.float64)
-    walls = {side: cdw_domains.domain_wall_position(phi, bulk, side) for side in ("left", "right")}
-    velocity = {side: float(cdw_domains.domain_wall_velocity(times, pos)) for side, pos in walls.items()}
+    walls = {side: cdw_domains.domain_wall_position(phi, bulk, side) for side in sides}
+    # fit while the wall crosses the middle of the sample, away from the electrodes' edge layers
+    inside = {"left": walls["left"], **({"right": Lx - 1 - walls["right"]} if "right" in walls else {})}
+    velocity = {side: float(cdw_domains.domain_wall_velocity(times, pos, 0.25 * Lx, 0.75 * Lx))
+                for side, pos in inside.items()}
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
     image = a.imshow(phi.numpy().T, aspect="auto", origin="lower", cmap="viridis",
                      extent=[t[0], t[-1], -0.5, Lx - 0.5])

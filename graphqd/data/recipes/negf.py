@@ -39,7 +39,10 @@ SCHEMA = {
     },
     "leads": {
         "gamma": Field("float", _DEFAULT["gamma_lead"], positive=True, doc="wide-band broadening Γ"),
-        "bias": Field("float", 0.0, doc="V: μ_L = μ + V/2, μ_R = μ − V/2"),
+        "bias": Field("float", 0.0, doc="V = μ_L − μ_R"),
+        "gate": Field("str", "symmetric", choices=["symmetric", "left"],
+                      doc="symmetric: μ_L,R = μ ± V/2; left: the right electrode stays at μ and the left one "
+                          "is gated to μ + V (one gated electrode, as in the paper)"),
         "mu": Field("float", _DEFAULT["mu"]),
         "temperature": Field("float", _DEFAULT["temperature"], minimum=0.0, doc="lead electron temperature"),
     },
@@ -65,7 +68,8 @@ def params_of(config: dict) -> negf.NEGFParams:
     lattice, model, leads = config["lattice"], config["model"], config["leads"]
     return negf.NEGFParams(Lx=lattice["Lx"], Ly=lattice["Ly"], hopping=model["hopping"], g=model["g"],
                            stiffness=model["stiffness"], kappa=model["kappa"], gamma_lead=leads["gamma"],
-                           bias=leads["bias"], mu=leads["mu"], temperature=leads["temperature"],
+                           bias=leads["bias"], temperature=leads["temperature"],
+                           mu=leads["mu"] + (0.5 * leads["bias"] if leads["gate"] == "left" else 0.0),
                            periodic_y=lattice["periodic_y"])
 
 
@@ -90,7 +94,8 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
     shape = (params.Ly, params.Lx)
     attrs = {"Lx": params.Lx, "Ly": params.Ly, "periodic_y": params.periodic_y, "hopping": params.hopping,
              "g": params.g, "stiffness": params.stiffness, "kappa": params.kappa, "gamma_lead": params.gamma_lead,
-             "bias": params.bias, "mu": params.mu, "lead_temperature": params.temperature, "dt": dyn["dt"],
+             "bias": params.bias, "gate": config["leads"]["gate"], "mu": params.mu,
+             "lead_temperature": params.temperature, "dt": dyn["dt"],
              "damping": dyn["damping"], "temperature": dyn["temperature"], "t_final": dyn["t_final"],
              "record_every": dyn["record_every"]}
     t = np.arange(n_records) * dyn["dt"] * dyn["record_every"]
