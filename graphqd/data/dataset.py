@@ -11,6 +11,8 @@ key n, for which `state_at(batch, 1)` is the force-field label).
 """
 from __future__ import annotations
 
+import abc
+
 import os
 from typing import Iterator
 
@@ -49,7 +51,7 @@ class LazyStore:
         return {"path": self.path, "system": self.system, "_handle": None, "_pid": None}
 
 
-class WindowDataset(Dataset):
+class WindowDataset(Dataset, metaclass=abc.ABCMeta):
     """Samples (run, start) of windows of `horizon` model steps, each of `step` stored snapshots.
 
     Subclasses set `state_keys` and implement `window(run, start, horizon, rates)`,
@@ -101,8 +103,9 @@ class WindowDataset(Dataset):
         return self.window(self.runs[run], self.starts[start], self.horizon, self.rates)
 
     # --- the interface the trainer and the evaluators use ---------------------------------
+    @abc.abstractmethod
     def window(self, run: int, start: int, horizon: int, rates: bool = True) -> Data:
-        raise NotImplementedError
+        """One sample: `horizon` + 1 frames of run `run` from snapshot `start` (and rate labels)."""
 
     def state_at(self, batch: Data, frame: int) -> dict[str, Tensor]:
         """The state of frame `frame` of every graph in `batch`: {key: (nodes, ...)}."""
@@ -114,13 +117,13 @@ class WindowDataset(Dataset):
             return None
         return {key: batch[rate_key(key)][:, frame] for key in self.state_keys}
 
+    @abc.abstractmethod
     def error(self, prediction: dict, target: dict, batch: Data) -> dict[str, Tensor]:
         """Per-graph errors {name: (num_graphs,)} with a "total" entry (the system's metric)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def statistics(self, max_runs: int = 64) -> dict:
         """Normalisation statistics of these runs: {key: {mean, std, step_std, rate_std}}."""
-        raise NotImplementedError
 
 
 class GlobalBatchSampler(torch.utils.data.Sampler):

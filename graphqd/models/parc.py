@@ -42,6 +42,8 @@ Subclasses say how a network is applied to site and band features (dense CNN or 
 """
 from __future__ import annotations
 
+import abc
+
 import torch
 from torch import Tensor, nn
 
@@ -87,7 +89,7 @@ def hermitian_traceless(change: Tensor, partner: Tensor, diagonal: Tensor, graph
     return torch.stack([real, change[:, 1]], -1)
 
 
-class HolsteinPARC(nn.Module):
+class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
     """The three PARC pairs (F, S) of the paper on the Holstein state {Q (N,), P (N,), rho (M, 2)}.
 
     ``forward(batch, state)`` returns the next state and the derivative estimates
@@ -120,16 +122,17 @@ class HolsteinPARC(nn.Module):
         self.integral_rho = ParcNet(*band_factories, 2, 2, extra_dropout=True, **common)
 
     # --- layout hooks ---------------------------------------------------------------------
+    @abc.abstractmethod
     def context(self, batch, state: dict):
-        raise NotImplementedError
+        """Per-batch layout (graphs or dense shapes) that apply_site and apply_band use."""
 
+    @abc.abstractmethod
     def apply_site(self, network: nn.Module, x: Tensor, context) -> Tensor:
         """(N, C_in) site rows → (N, C_out)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def apply_band(self, network: nn.Module, x: Tensor, context) -> Tensor:
         """(M, C_in) band rows → (M, C_out)."""
-        raise NotImplementedError
 
     # --- PARC step ---------------------------------------------------------------------------
     def forward(self, batch, state: dict) -> dict:
@@ -172,8 +175,9 @@ class HolsteinPARC(nn.Module):
         return out
 
     @classmethod
+    @abc.abstractmethod
     def graph_spec(cls, config: dict) -> HolsteinGraphSpec:
-        raise NotImplementedError
+        """The graphs (site cutoff, band radius) the samples of this model must carry."""
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
