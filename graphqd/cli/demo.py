@@ -51,7 +51,7 @@ def holstein_demo(out: str, trajectories: int, t_final: float) -> None:
         print(f"{name} quench: {store}, plot holstein_{name}.png, ASE holstein_{name}.extxyz ({frames} frames)")
 
 
-def surrogate_demo(out: str, train_steps: int) -> None:
+def surrogate_demo(out: str, train_steps: int, steps: int = 250) -> None:
     """Train a small graph surrogate on the L = 8 deep quench, roll it out at L = 64, evaluate it."""
     from graphqd.evaluate.holstein_metrics import evaluate
     from graphqd.evaluate.holstein_rollout import exact_path, write_rollouts
@@ -66,17 +66,19 @@ def surrogate_demo(out: str, train_steps: int) -> None:
                         "curriculum": [0, train_steps // 3, 2 * train_steps // 3], "input_noise": 0.5},
               "log": {"run_dir": run_dir, "val_every": max(1, train_steps // 3),
                       "checkpoint_every": max(1, train_steps // 3), "val_runs": 1}}
-    result = train(config, resume=run_dir if os.path.isdir(os.path.join(run_dir, "checkpoints")) else None)
+    finished = os.path.isdir(os.path.join(run_dir, "checkpoints")) and load_surrogate(run_dir).step >= train_steps
+    if not finished:  # a new run, or the resumption of an interrupted one
+        train(config, resume=run_dir if os.path.isdir(os.path.join(run_dir, "checkpoints")) else None)
     surrogate = load_surrogate(run_dir)
     rollout = os.path.join(out, "surrogate_rollout_L64.h5")
     for path in (rollout, exact_path(rollout)):
         if os.path.exists(path):
             os.remove(path)  # a rerun rolls the (possibly retrained) model out afresh
-    write_rollouts(surrogate, data, rollout, steps=250, lattice=64, runs=2)
+    write_rollouts(surrogate, data, rollout, steps=steps, lattice=64, runs=2)
     plot_rollout(exact_path(rollout), rollout, 0, os.path.join(out, "surrogate_rollout_L64.png"))
-    metrics = evaluate(surrogate, data, steps=250)
+    metrics = evaluate(surrogate, data, steps=steps)
     write_json(os.path.join(out, "surrogate_metrics.json"), metrics)
-    print(f"surrogate: trained {result.step} steps in {result.seconds:.0f} s ({run_dir}, TensorBoard: "
+    print(f"surrogate: trained {surrogate.step} steps ({run_dir}, TensorBoard: "
           f"tensorboard --logdir {run_dir}); one-step RMSE {metrics['rmse_total']:.3g}, valid time "
           f"{metrics['valid_time']:.3g}; L = 64 rollout vs exact in surrogate_rollout_L64.png")
 
@@ -111,7 +113,7 @@ def run(args) -> int:
         torch.set_num_threads(1)  # small lattices: extra threads only contend
     os.makedirs(args.out, exist_ok=True)
     holstein_demo(args.out, args.trajectories, args.t_final)
-    surrogate_demo(args.out, args.train_steps)
+    surrogate_demo(args.out, args.train_steps, steps=min(250, round(args.t_final / 0.08) - 1))
     wave_demo(args.out)
     negf_demo(args.out)
     print(f"demo finished: results in {args.out}/")
