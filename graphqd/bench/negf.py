@@ -39,9 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quadrature-max-sites", type=int, default=None,
                         help="run the quadrature to completion up to this many sites (default 200, --quick 80)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads for both paths (default: torch's setting; 1 is fastest "
-                             "for small lattices on a busy machine)")
 
 
 def _parse_size(text: str):
@@ -68,17 +65,6 @@ def _seconds_per_node(Q, params, device, n_nodes=32):
 
 
 def run(args) -> dict:
-    threads = getattr(args, "threads", None)
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        return _run(args)
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _run(args) -> dict:
     device = torch.device(getattr(args, "device", None) or "cpu")
     quick = bool(getattr(args, "quick", False))
     sizes = args.sizes or (_QUICK if quick else (_FULL_GPU if device.type == "cuda" else _FULL_CPU))

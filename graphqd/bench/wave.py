@@ -39,7 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also time the plain per-run numpy/scipy loop of each method")
     parser.add_argument("--reference-runs", type=int, default=None,
                         help="runs timed with the per-run loop (default 2, 1 with --quick)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's setting)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -124,8 +123,6 @@ def _timed_runs(full: wave_panel.Curriculum, runs: int, heights: int) -> torch.T
 def run(args) -> dict:
     options = _options(args)
     device = torch.device(getattr(args, "device", None) or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if getattr(args, "threads", None):
-        torch.set_num_threads(int(args.threads))
     x = schrodinger.grid(device=device)
     dx = schrodinger.spacing(x)
     full = wave_panel.curriculum()

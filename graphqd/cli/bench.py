@@ -35,6 +35,8 @@ def run(args) -> int:
     args.device = resolve_device(args.device)
     payload = module.run(args)
     out = args.out or f"bench_{args.bench}.json"
-    write_json(out, {"bench": args.bench, "device": str(args.device), "quick": args.quick, **payload})
+    import torch
+    write_json(out, {"bench": args.bench, "device": str(args.device), "threads": torch.get_num_threads(),
+                     "quick": args.quick, **payload})
     print(f"wrote {out}")
     return 0
