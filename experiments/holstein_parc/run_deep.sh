@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Issue 6, experiments 2 and 7 at REDUCED CPU SCALE: deep quench g 0 -> 2.0, L = 8, and its statistical climate.
+# Run from the repository root:  bash experiments/holstein_parc/run_deep.sh [data|train|eval|plot|all] [models...]
+# Every command uses one CPU thread. Data go to data/ and runs to runs/ (both ignored by git);
+# the committed results are written to experiments/holstein_parc/results/.
+set -euo pipefail
+GQD=${GQD:-.venv/bin/graphqd}
+PY=${PY:-.venv/bin/python}
+HERE=experiments/holstein_parc
+RES=$HERE/results
+CLIMATE_STEPS=${CLIMATE_STEPS:-10000}   # free-running climate rollout from t = 0 (test truth simulated as long)
+MID=${MID:-1000}                        # snapshot (t = 80) of the mid-trajectory rollouts
+stage=${1:-all}; shift || true
+models=${*:-"graph cnn"}
+mkdir -p data "$RES"
+
+if [[ $stage == data || $stage == all ]]; then
+  # training set: 56 deep quenches (free Fermi sea, Q_i ~ N(0, (1e-4)^2), g -> 2.0), t = 0 ... 200, seed 0
+  $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --out data/deep_train.h5 \
+    --set trajectories=56 --set seed=0
+  # held-out test set: 8 deep quenches with another seed (777), long enough for the climate rollout
+  $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --out data/deep_test.h5 \
+    --set trajectories=8 --set seed=777 --set integrator.t_final=$(echo "$CLIMATE_STEPS * 0.08" | bc)
+  # "arbitrary nonequilibrium" states (random Q, P and a disordered Slater determinant, g = 2.0), seed 1000
+  $GQD --threads 1 simulate holstein --config datasets/holstein_random.yaml --out data/deep_random.h5 \
+    --set trajectories=8
+fi
+
+if [[ $stage == train || $stage == all ]]; then
+  for m in $models; do
+    $GQD train --config $HERE/deep_small_$m.yaml      # train.threads = 1 in the config
+  done
+fi
+
+if [[ $stage == eval || $stage == all ]]; then
+  for m in $models; do
+    run=runs/holstein_parc/deep_small_$m
+    $GQD --threads 1 evaluate --checkpoint $run --data data/deep_test.h5 --steps 2500 --out $run/metrics_test.json
+    $GQD --threads 1 evaluate --checkpoint $run --data data/deep_random.h5 --steps 2500 --out $run/metrics_random.json
+    rm -f $run/rollout_test.h5 $run/rollout_mid.h5 $run/rollout_random.h5
+    $GQD --threads 1 rollout --checkpoint $run --data data/deep_test.h5 --steps $CLIMATE_STEPS --out $run/rollout_test.h5
+    $GQD --threads 1 rollout --checkpoint $run --data data/deep_test.h5 --start $MID --steps 1000 --out $run/rollout_mid.h5
+    $GQD --threads 1 rollout --checkpoint $run --data data/deep_random.h5 --steps 2500 --out $run/rollout_random.h5
+  done
+fi
+
+if [[ $stage == plot || $stage == all ]]; then
+  args=()
+  for m in $models; do args+=(--model "$m=runs/holstein_parc/deep_small_$m"); done
+  # also integrates the ground-truth Lyapunov pairs (4 held-out states, float64, about a minute)
+  $PY $HERE/deep_quench.py --test-truth data/deep_test.h5 --random-truth data/deep_random.h5 "${args[@]}" \
+    --burn-in 1000 --mid-start $MID --max-lag 250 --lyap-steps 1500 --out-dir $RES
+fi
