@@ -6,6 +6,7 @@ in the same run, and absolute times on the device it ran on.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import time
@@ -57,13 +58,24 @@ def format_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _finite(value):
+    """NaN and ±inf become null: strict JSON has no such numbers (a diverged rollout makes them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def write_json(path: str, payload: dict) -> None:
-    """Write `payload` plus machine facts to `path` atomically."""
+    """Write `payload` plus machine facts to `path` atomically, as strict JSON (NaN → null)."""
     from graphqd import __version__
     record = {"graphqd_version": __version__, "torch_version": torch.__version__,
               "hostname": platform.node(), "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **payload}
     tmp = f"{path}.tmp"
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(tmp, "w") as fh:
-        json.dump(record, fh, indent=2)
+        json.dump(_finite(record), fh, indent=2, allow_nan=False)
     os.replace(tmp, path)

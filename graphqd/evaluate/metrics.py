@@ -71,8 +71,9 @@ def invariant_drift(values) -> np.ndarray:
 
 def valid_time(errors, threshold: float, dt: float) -> np.ndarray:
     """Time before the error first exceeds `threshold`: errors (..., steps) at t = dt, 2dt, …
-    → (...); the whole horizon steps·dt where it never does."""
+    → (...); the whole horizon steps·dt where it never does. A non-finite error (a rollout
+    that blew up) counts as exceeding it."""
     e = _np(errors)
-    above = e > threshold
+    above = ~(e <= threshold)
     first = np.where(above.any(-1), above.argmax(-1), e.shape[-1])
     return first * dt

@@ -104,3 +104,17 @@ def test_train_rollout_evaluate_end_to_end(tiny_holstein_recipe, tmp_path):
     result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 3, "--runs", 99,
                   "--out", tmp_path / "x.h5")
     assert result.returncode == 2 and "--runs 99" in result.stderr
+
+
+def test_valid_time_ends_where_a_rollout_blows_up(tmp_path):
+    import json
+    import math
+
+    import numpy as np
+
+    from graphqd.bench.common import write_json
+    from graphqd.evaluate.metrics import valid_time
+    errors = np.array([[0.1, 0.2, float("nan"), float("nan")], [0.1, 0.2, 0.3, 0.4]])
+    np.testing.assert_allclose(valid_time(errors, 0.5, 0.1), [0.2, 0.4])
+    write_json(str(tmp_path / "m.json"), {"drift": float("nan"), "curve": [1.0, math.inf]})
+    assert json.loads((tmp_path / "m.json").read_text())["curve"] == [1.0, None]
