@@ -1,6 +1,6 @@
 """Checkpoints: one dataclass with everything a run needs to continue bit-for-bit.
 
-Files are `RUN_DIR/checkpoints/step_XXXXXXXX.pt`, written atomically (temporary file,
+Files are `RUN_DIR/checkpoints/step_<8-digit step>.pt`, written atomically (temporary file,
 then rename), the latest found by its step number. They hold tensors and plain Python
 values only, so they load with `torch.load(weights_only=True)`.
 """
@@ -102,9 +102,9 @@ def find(path: str) -> str:
         found = list_checkpoints(path)
         if not found:
             raise GraphqdError(f"run directory '{path}' holds no checkpoints (expected {checkpoint_dir(path)}/"
-                               f"step_XXXXXXXX.pt)")
+                               f"step_<8-digit step>.pt)")
         return found[-1]
-    raise GraphqdError(f"checkpoint '{path}' does not exist; give a run directory or a step_XXXXXXXX.pt file")
+    raise GraphqdError(f"checkpoint '{path}' does not exist; give a run directory or a step_<8-digit step>.pt file")
 
 
 def load(path: str, map_location: str | torch.device = "cpu") -> Checkpoint:
