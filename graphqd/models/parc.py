@@ -152,14 +152,17 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
             on_diagonal = torch.zeros_like(r[:, 0]).index_copy(0, batch[K.BAND_DIAGONAL], q)
             band_in = torch.cat([r, on_diagonal[:, None]], -1)
 
+        def project(rho_change: Tensor) -> Tensor:
+            return hermitian_traceless(rho_change, batch[K.BAND_PARTNER], batch[K.BAND_DIAGONAL], graph_of_site,
+                                       graphs)
+
         f_Q = self.apply_site(self.derivative_Q, p[:, None], context)[:, 0]
         f_P = self.apply_site(self.derivative_P, torch.stack([q, n], -1), context)[:, 0]
         f_rho = self.apply_band(self.derivative_rho, band_in, context)
         rate_std = {key: norm.get(key, "rate_std").to(Q.dtype) for key in K.HOLSTEIN_STATE}
         rates = {K.Q: f_Q * rate_std[K.Q], K.P: f_P * rate_std[K.P], K.RHO: f_rho * rate_std[K.RHO]}
         if self.project:
-            rates[K.RHO] = hermitian_traceless(rates[K.RHO], batch[K.BAND_PARTNER], batch[K.BAND_DIAGONAL],
-                                               graph_of_site, graphs)
+            rates[K.RHO] = project(rates[K.RHO])
             f_rho = rates[K.RHO] / rate_std[K.RHO]
 
         s_Q = self.apply_site(self.integral_Q, f_Q[:, None], context)[:, 0]
@@ -168,8 +171,7 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
         step_std = {key: norm.get(key, "step_std").to(Q.dtype) for key in K.HOLSTEIN_STATE}
         change = {K.Q: s_Q * step_std[K.Q], K.P: s_P * step_std[K.P], K.RHO: s_rho * step_std[K.RHO]}
         if self.project:
-            change[K.RHO] = hermitian_traceless(change[K.RHO], batch[K.BAND_PARTNER], batch[K.BAND_DIAGONAL],
-                                                graph_of_site, graphs)
+            change[K.RHO] = project(change[K.RHO])
         out = {key: state[key] + change[key] for key in K.HOLSTEIN_STATE}
         out.update({K.rate_key(key): value for key, value in rates.items()})
         return out

@@ -95,27 +95,24 @@ def _table(params: HolsteinParams, device: torch.device) -> NeighbourTable:
     return neighbour_table(params.shape, params.boundary, device)
 
 
-def hop_rows(rho: torch.Tensor, table: NeighbourTable) -> torch.Tensor:
-    """(A ρ)_ij = Σ_{k nn i} ρ_kj, the adjacency matrix applied from the left, in O(z·n²)."""
-    out = torch.zeros_like(rho)
+def _hopping_slots(table: NeighbourTable) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """Neighbour slots that carry bonds, each with its weight column (None when all bonds are 1)."""
+    slots = []
     for slot in range(table.neighbour.shape[1]):
         w = table.weight[:, slot]
-        if not bool(w.any()):
-            continue
-        gathered = rho.index_select(-2, table.neighbour[:, slot])
-        out = out + (gathered if bool((w == 1).all()) else gathered * w[:, None])
-    return out
+        if bool(w.any()):
+            slots.append((table.neighbour[:, slot], None if bool((w == 1).all()) else w[:, None]))
+    return slots
 
 
-def hop_columns(rho: torch.Tensor, table: NeighbourTable) -> torch.Tensor:
-    """(ρ A)_ij = Σ_{k nn j} ρ_ik, the (symmetric) adjacency matrix applied from the right."""
+def hop_rows(rho: torch.Tensor, slots: list) -> torch.Tensor:
+    """(A ρ)_ij = Σ_{k nn i} ρ_kj, the adjacency matrix applied from the left, in O(z·n²);
+    `slots` from `_hopping_slots`. A is symmetric, so ρA = (A ρᵀ)ᵀ.
+    """
     out = torch.zeros_like(rho)
-    for slot in range(table.neighbour.shape[1]):
-        w = table.weight[:, slot]
-        if not bool(w.any()):
-            continue
-        gathered = rho.index_select(-1, table.neighbour[:, slot])
-        out = out + (gathered if bool((w == 1).all()) else gathered * w)
+    for neighbour, weight in slots:
+        gathered = rho.index_select(-2, neighbour)
+        out = out + (gathered if weight is None else gathered * weight)
     return out
 
 
@@ -131,21 +128,21 @@ def rhs(state: State, params: HolsteinParams) -> State:
     dρ/dt = −i[h, ρ] = i t (Aρ − ρA) + i g (Q_i − Q_j) ρ_ij.
     """
     Q, P, rho = state
-    table = _table(params, rho.device)
+    slots = _hopping_slots(_table(params, rho.device))
     n = rho.diagonal(dim1=-2, dim2=-1).real
     dQ = P / params.mass
     dP = params.g * (n - 0.5) - params.stiffness * Q
     q_diff = (Q.unsqueeze(-1) - Q.unsqueeze(-2)).to(rho.dtype)
-    drho = 1j * (params.hopping * (hop_rows(rho, table) - hop_columns(rho, table)) + params.g * q_diff * rho)
+    drho = 1j * (params.hopping * (hop_rows(rho, slots) - hop_rows(rho.mT, slots).mT) + params.g * q_diff * rho)
     return State(dQ, dP, drho)
 
 
 def energy(state: State, params: HolsteinParams) -> torch.Tensor:
     """Total energy E = Tr(h₀ρ) − g Σ(ρ_ii − ½)Q_i + Σ P_i²/2m + K Σ Q_i²/2, shape (...)."""
     Q, P, rho = state
-    table = _table(params, rho.device)
+    slots = _hopping_slots(_table(params, rho.device))
     n = rho.diagonal(dim1=-2, dim2=-1).real
-    kinetic_electrons = -params.hopping * hop_rows(rho, table).diagonal(dim1=-2, dim2=-1).real.sum(-1)
+    kinetic_electrons = -params.hopping * hop_rows(rho, slots).diagonal(dim1=-2, dim2=-1).real.sum(-1)
     coupling = -params.g * ((n - 0.5) * Q).sum(-1)
     lattice = (P**2).sum(-1) / (2 * params.mass) + params.stiffness * (Q**2).sum(-1) / 2
     return kinetic_electrons + coupling + lattice
@@ -239,16 +236,6 @@ def random_state(params: HolsteinParams, seed: int, q_scale: float = 1.0, p_scal
     return State(Q, P, fermi_sea(h.to(torch.complex128), params.n_sites / 2))
 
 
-def _hopping_slots(table: NeighbourTable) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
-    """Neighbour slots that carry bonds, each with its weight column (None when all bonds are 1)."""
-    slots = []
-    for slot in range(table.neighbour.shape[1]):
-        w = table.weight[:, slot]
-        if bool(w.any()):
-            slots.append((table.neighbour[:, slot], None if bool((w == 1).all()) else w[:, None]))
-    return slots
-
-
 def _packed_rhs(y: torch.Tensor, params: HolsteinParams, slots: list, n: int) -> torch.Tensor:
     """`rhs` on the packed state y = (Q, P, vec ρ) as one complex tensor (..., 2n + n²).
 
@@ -258,16 +245,9 @@ def _packed_rhs(y: torch.Tensor, params: HolsteinParams, slots: list, n: int) ->
     exactly Hermitian in floating point, so ρ stays exactly Hermitian along the run.
     """
     Q, P, rho = y[..., :n].real, y[..., n:2 * n].real, y[..., 2 * n:].unflatten(-1, (n, n))
-    a_rho = None
-    for neighbour, weight in slots:
-        gathered = rho.index_select(-2, neighbour)
-        if weight is not None:
-            gathered = gathered * weight
-        a_rho = gathered if a_rho is None else a_rho + gathered
+    a_rho = hop_rows(rho, slots)
     q_diff = (Q.unsqueeze(-1) - Q.unsqueeze(-2)) * (1j * params.g)
-    drho = q_diff * rho
-    if a_rho is not None:
-        drho = drho + (1j * params.hopping) * (a_rho - a_rho.mH)
+    drho = q_diff * rho + (1j * params.hopping) * (a_rho - a_rho.mH)
     dQ = P / params.mass
     dP = params.g * (rho.diagonal(dim1=-2, dim2=-1).real - 0.5) - params.stiffness * Q
     return torch.cat([dQ, dP, drho.flatten(-2)], -1)
