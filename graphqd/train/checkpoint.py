@@ -1,7 +1,8 @@
 """Checkpoints: one dataclass with everything a run needs to continue bit-for-bit.
 
 Files are `RUN_DIR/checkpoints/step_<8-digit step>.pt`, written atomically (temporary file,
-then rename), the latest found by its step number. They hold tensors and plain Python
+then rename), the latest found by its step number. `export_model` writes the model part
+alone (a pretrained file: no optimiser, scheduler or RNG state, so it cannot be resumed). They hold tensors and plain Python
 values only, so they load with `torch.load(weights_only=True)`.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 import random
 import re
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -115,3 +116,24 @@ def load(path: str, map_location: str | torch.device = "cpu") -> Checkpoint:
         return Checkpoint(**payload)
     except (RuntimeError, EOFError, TypeError, KeyError, ValueError, OSError) as error:
         raise GraphqdError(f"'{path}' is not a readable graphqd checkpoint ({type(error).__name__})") from None
+
+
+def export_model(source: str, out: str) -> Checkpoint:
+    """Write the model of checkpoint `source` to `out`: weights, normalisation, configs and step.
+
+    The optimiser, scheduler, scaler and RNG states, which only resuming needs (two thirds of
+    a checkpoint's size with AdamW), are dropped; the training-data path keeps its file name
+    only. The file loads wherever a checkpoint file is taken (rollout, evaluate,
+    train.init_from).
+    """
+    checkpoint = load(source)
+    dataset = dict(checkpoint.dataset)
+    if dataset.get("path"):
+        dataset["path"] = os.path.basename(dataset["path"])
+    model_only = replace(checkpoint, optimizer={}, scheduler={}, rng={}, scaler=None, dataset=dataset)
+    folder = os.path.dirname(os.path.abspath(out))
+    os.makedirs(folder, exist_ok=True)
+    tmp = out + ".partial"
+    torch.save(asdict(model_only), tmp)
+    os.replace(tmp, out)
+    return model_only

@@ -45,6 +45,8 @@ SECTIONS = {
         "rate_weight": Field("float", 1.0, minimum=0.0, doc="weight of the derivative loss (models returning rates)"),
         "amp": Field("bool", False, doc="automatic mixed precision (float16 on CUDA, bfloat16 on CPU)"),
         "compile": Field("bool", False, doc="torch.compile the model"),
+        "init_from": Field("str", "", doc="fine-tune: start from the weights and normalisation of this checkpoint "
+                           "(file or run directory; same model config and model step), with a fresh optimiser"),
     },
     "log": {
         "run_dir": Field("str", doc="run directory: config.yaml, checkpoints/, TensorBoard events"),

@@ -102,6 +102,22 @@ def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict,
     return config, run_dir, checkpoint
 
 
+def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
+    """The checkpoint named by train.init_from, checked to fit this run's model and model step."""
+    source = config["train"]["init_from"]
+    if not source:
+        return None
+    initial = ckpt.load(source)
+    changed = differences(initial.config["model"], config["model"], "model.")
+    if changed:
+        raise ConfigError(f"config key '{changed[0]}' differs from the model of train.init_from '{source}'; "
+                          f"fine-tuning needs the same model config")
+    if not math.isclose(initial.normalization["dt"], dt, rel_tol=1e-9):
+        raise ConfigError(f"config key 'train.init_from': '{source}' was trained with model step "
+                          f"{initial.normalization['dt']:g}, this run's data give {dt:g}")
+    return initial
+
+
 class Validator:
     """Rollouts from t = 0 of validation trajectories against the stored ones."""
 
@@ -160,8 +176,9 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     horizon = max(config["train"]["rollout_lengths"])
     train_set = dataset_for(config, splits["train"], horizon, rates=True)
 
-    if checkpoint is not None:
-        normalization = Normalization.from_dict(checkpoint.normalization)
+    initial = initial_weights(config, train_set.dt) if checkpoint is None else None
+    if checkpoint is not None or initial is not None:
+        normalization = Normalization.from_dict((checkpoint or initial).normalization)
     else:
         normalization = Normalization(train_set.statistics(config["data"]["stats_runs"]), train_set.dt)
     torch.manual_seed(seed)
@@ -178,6 +195,8 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
     scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
     step = 0
+    if initial is not None:
+        model.load_state_dict(initial.model)
     if checkpoint is not None:
         model.load_state_dict(checkpoint.model)
         optimizer.load_state_dict(checkpoint.optimizer)

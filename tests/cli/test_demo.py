@@ -10,12 +10,15 @@ def test_small_demo_writes_every_output(cli, tmp_path):
     args = ("demo", "--out", out, "--trajectories", 4, "--t-final", 8, "--train-steps", 20)
     result = cli(*args)
     assert result.returncode == 0, result.stderr
-    for name in ("holstein_shallow", "holstein_deep", "wave_barrier", "negf_domain_wall", "surrogate_rollout_L64"):
+    for name in ("holstein_shallow", "holstein_deep", "wave_barrier", "negf_domain_wall", "surrogate_rollout_L64",
+                 "pretrained_rollout"):
         assert (out / f"{name}.png").stat().st_size > 10_000
     assert len(read(str(out / "holstein_deep.extxyz"), ":")) == 21
     assert len(read(str(out / "negf_demo.extxyz"), ":")) > 1
     metrics = json.loads((out / "surrogate_metrics.json").read_text())
     assert metrics["rmse_total"] > 0 and len(metrics["rollout_rmse_total"]) == 99
+    pretrained = json.loads((out / "pretrained_metrics.json").read_text())
+    assert pretrained["steps"] == 100 and 0 < pretrained["rmse_Q_last_over_amplitude"] < 0.5
     with h5py.File(out / "surrogate_rollout_L64_exact.h5") as h:
         assert h["Q"].shape[-1] == 64
     rerun = cli(*args)  # everything is complete: nothing is redone, nothing fails

@@ -107,6 +107,42 @@ def test_config_errors(store, tmp_path):
         train(config)
 
 
+def test_export_model_and_fine_tune(store, tmp_path):
+    from graphqd.evaluate.rollout import load_surrogate
+    source = tmp_path / "source"
+    train(base_config(store, source, steps=4))
+    exported = tmp_path / "pretrained" / "model.pt"
+    result = _cli(["export", source, "--out", exported])
+    assert result.returncode == 0, result.stderr
+    full, slim = ckpt.load(str(source)), ckpt.load(str(exported))
+    assert exported.stat().st_size < 0.6 * os.path.getsize(ckpt.find(str(source)))
+    assert slim.optimizer == {} and slim.step == 4 and slim.normalization == full.normalization
+    assert all(torch.equal(full.model[k], slim.model[k]) for k in full.model)
+    assert "/" not in slim.dataset["path"]
+    assert load_surrogate(str(exported)).parameter_count == load_surrogate(str(source)).parameter_count
+
+    bad = _cli(["export", store, "--out", tmp_path / "x.pt"])
+    assert bad.returncode == 2 and "run directory or checkpoint" in bad.stderr and "Traceback" not in bad.stderr
+
+    # fine-tuning starts from the exported weights and statistics, with a fresh optimiser and its own steps
+    tuned = base_config(store, tmp_path / "tuned", steps=2, init_from=str(exported))
+    tuned["optim"]["lr"] = 1e-12
+    tuned["schedule"]["warmup_steps"] = 0
+    train(tuned)
+    after = ckpt.load(str(tmp_path / "tuned"))
+    assert after.step == 2 and after.normalization == slim.normalization
+    assert all(torch.allclose(slim.model[k].float(), after.model[k].float(), atol=1e-6) for k in slim.model)
+
+    wider = base_config(store, tmp_path / "wider", init_from=str(exported))
+    wider["model"]["width"] = 16
+    with pytest.raises(ConfigError, match="model.width"):
+        train(wider)
+    coarser = base_config(store, tmp_path / "coarser", init_from=str(exported))
+    coarser["data"]["step"] = 2
+    with pytest.raises(ConfigError, match="train.init_from"):
+        train(coarser)
+
+
 def _cli(args, env_extra=None, module="graphqd"):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env.update(env_extra or {})
