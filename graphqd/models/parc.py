@@ -38,6 +38,19 @@ triangle is not mapped to itself by chain inversion: symmetrising keeps a model 
 is inversion-equivariant so. Without the projection the raw network output is used,
 to measure what the constraint buys.
 
+``splitting: strang`` composes the same three pairs in the symmetric (Strang) order of a
+velocity-Verlet step, every network keeping the paper's inputs but seeing the latest values:
+
+    Q½ = Q + ½ S_Q(F_Q(P)),   ρ' = ρ + S_ρ(F_ρ(Q½, ρ)),   P' = P + S_P(F_P(Q½, ½(n + n'))),
+    Q' = Q½ + ½ S_Q(F_Q(P')).
+
+With the paper's simultaneous update the Q increment is a function of P(t) alone, so the
+½ Ṗ Δt²/m part of ∫P dt is missing, which acts like an explicit Euler step (the oscillation's
+amplitude grows); the symmetric order is second order in Δt and, for the harmonic part,
+reproduces the exact phonon rotation with linear shears (a = 2 tan(ωΔt/2)/(mω),
+b = −mω sin ωΔt). Its rates are midpoint rates, ½(F(u_t) + F(u_t+Δt)) for Q, and the derivative
+loss compares them with ½(du/dt|_t + du/dt|_t+Δt) (``rate_label = "midpoint"``).
+
 Subclasses say how a network is applied to site and band features (dense CNN or graph).
 """
 from __future__ import annotations
@@ -66,6 +79,9 @@ PARC_SCHEMA = {
     "hermitian_projection": Field("bool", True, doc="project the rho rate and increment onto Hermitian, "
                                                     "traceless matrices (Tr rho and rho = rho^dagger exact)"),
     "readout_scale": Field("float", 0.1, minimum=0.0, doc="initial scale of each network's last layer"),
+    "splitting": Field("str", "simultaneous", choices=["simultaneous", "strang"],
+                       doc="update Q, P, rho together from u(t) (the paper), or in the symmetric order "
+                           "half Q, rho, P, half Q (each network sees the latest values)"),
 }
 
 
@@ -134,6 +150,11 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
     def apply_band(self, network: nn.Module, x: Tensor, context) -> Tensor:
         """(M, C_in) band rows → (M, C_out)."""
 
+    @property
+    def rate_label(self) -> str:
+        """Time of the derivative labels: "start" (du/dt at t) or "midpoint" (mean of t and t + Δt)."""
+        return "midpoint" if self.config["splitting"] == "strang" else "start"
+
     # --- PARC step ---------------------------------------------------------------------------
     def forward(self, batch, state: dict) -> dict:
         norm = self.normalization
@@ -142,38 +163,57 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
             else torch.zeros(Q.size(0), dtype=torch.long, device=Q.device)
         graphs = int(getattr(batch, "num_graphs", 1)) if K.GRAPH_OF_SITE in batch else 1
         context = self.context(batch, state)
-
-        q, p, r = norm.normalize(K.Q, Q), norm.normalize(K.P, P), norm.normalize(K.RHO, rho)
-        n = r[batch[K.BAND_DIAGONAL], 0]
-        sites = batch[K.BAND_SITES]
-        if self.q_embedding == "pair":
-            band_in = torch.cat([r, q[sites[:, 0], None], q[sites[:, 1], None]], -1)
-        else:
-            on_diagonal = torch.zeros_like(r[:, 0]).index_copy(0, batch[K.BAND_DIAGONAL], q)
-            band_in = torch.cat([r, on_diagonal[:, None]], -1)
+        sites, diagonal = batch[K.BAND_SITES], batch[K.BAND_DIAGONAL]
+        rate_std = {key: norm.get(key, "rate_std").to(Q.dtype) for key in K.HOLSTEIN_STATE}
+        step_std = {key: norm.get(key, "step_std").to(Q.dtype) for key in K.HOLSTEIN_STATE}
 
         def project(rho_change: Tensor) -> Tensor:
-            return hermitian_traceless(rho_change, batch[K.BAND_PARTNER], batch[K.BAND_DIAGONAL], graph_of_site,
-                                       graphs)
+            if not self.project:
+                return rho_change
+            return hermitian_traceless(rho_change, batch[K.BAND_PARTNER], diagonal, graph_of_site, graphs)
 
-        f_Q = self.apply_site(self.derivative_Q, p[:, None], context)[:, 0]
-        f_P = self.apply_site(self.derivative_P, torch.stack([q, n], -1), context)[:, 0]
-        f_rho = self.apply_band(self.derivative_rho, band_in, context)
-        rate_std = {key: norm.get(key, "rate_std").to(Q.dtype) for key in K.HOLSTEIN_STATE}
-        rates = {K.Q: f_Q * rate_std[K.Q], K.P: f_P * rate_std[K.P], K.RHO: f_rho * rate_std[K.RHO]}
-        if self.project:
-            rates[K.RHO] = project(rates[K.RHO])
-            f_rho = rates[K.RHO] / rate_std[K.RHO]
+        def drift(P: Tensor) -> tuple[Tensor, Tensor]:
+            """F_Q(P) (normalised) and the Q increment S_Q(F_Q(P))."""
+            f = self.apply_site(self.derivative_Q, norm.normalize(K.P, P)[:, None], context)[:, 0]
+            return f, self.apply_site(self.integral_Q, f[:, None], context)[:, 0] * step_std[K.Q]
 
-        s_Q = self.apply_site(self.integral_Q, f_Q[:, None], context)[:, 0]
-        s_P = self.apply_site(self.integral_P, f_P[:, None], context)[:, 0]
-        s_rho = self.apply_band(self.integral_rho, f_rho, context)
-        step_std = {key: norm.get(key, "step_std").to(Q.dtype) for key in K.HOLSTEIN_STATE}
-        change = {K.Q: s_Q * step_std[K.Q], K.P: s_P * step_std[K.P], K.RHO: s_rho * step_std[K.RHO]}
-        if self.project:
-            change[K.RHO] = project(change[K.RHO])
-        out = {key: state[key] + change[key] for key in K.HOLSTEIN_STATE}
-        out.update({K.rate_key(key): value for key, value in rates.items()})
+        def kick(Q: Tensor, n: Tensor) -> tuple[Tensor, Tensor]:
+            """F_P(Q, n) (normalised, n the normalised Re ρ_ii) and the P increment."""
+            f = self.apply_site(self.derivative_P, torch.stack([norm.normalize(K.Q, Q), n], -1), context)[:, 0]
+            return f, self.apply_site(self.integral_P, f[:, None], context)[:, 0] * step_std[K.P]
+
+        def evolve(Q: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
+            """F_ρ(Q, ρ) (normalised, projected) and the ρ increment (projected); r is the normalised band."""
+            q = norm.normalize(K.Q, Q)
+            if self.q_embedding == "pair":
+                band_in = torch.cat([r, q[sites[:, 0], None], q[sites[:, 1], None]], -1)
+            else:
+                on_diagonal = torch.zeros_like(r[:, 0]).index_copy(0, diagonal, q)
+                band_in = torch.cat([r, on_diagonal[:, None]], -1)
+            f = self.apply_band(self.derivative_rho, band_in, context)
+            if self.project:
+                f = project(f * rate_std[K.RHO]) / rate_std[K.RHO]
+            return f, project(self.apply_band(self.integral_rho, f, context) * step_std[K.RHO])
+
+        r = norm.normalize(K.RHO, rho)
+        if self.config["splitting"] == "strang":
+            f_Q, change_Q = drift(P)
+            Q_half = Q + 0.5 * change_Q
+            f_rho, change_rho = evolve(Q_half, r)
+            rho_next = rho + change_rho
+            n_mean = 0.5 * (r[diagonal, 0] + norm.normalize(K.RHO, rho_next)[diagonal, 0])
+            f_P, change_P = kick(Q_half, n_mean)
+            P_next = P + change_P
+            f_Q_next, change_Q_next = drift(P_next)
+            f_Q = 0.5 * (f_Q + f_Q_next)
+            out = {K.Q: Q_half + 0.5 * change_Q_next, K.P: P_next, K.RHO: rho_next}
+        else:
+            f_Q, change_Q = drift(P)
+            f_P, change_P = kick(Q, r[diagonal, 0])
+            f_rho, change_rho = evolve(Q, r)
+            out = {K.Q: Q + change_Q, K.P: P + change_P, K.RHO: rho + change_rho}
+        rates = {K.Q: f_Q, K.P: f_P, K.RHO: f_rho}
+        out.update({K.rate_key(key): value * rate_std[key] for key, value in rates.items()})
         return out
 
     @classmethod

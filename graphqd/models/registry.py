@@ -72,6 +72,8 @@ def validate_model_section(section: dict) -> dict:
 
 
 def build_model(section: dict, normalization):
-    """An instance of the registered class of a validated `model` section."""
+    """An instance of the registered class of a `model` section (defaults filled in, so a checkpoint
+    written before a key existed builds the model it was trained as)."""
+    section = validate_model_section(section)
     cls = model_class(section["name"])
     return cls({k: v for k, v in section.items() if k != "name"}, normalization)

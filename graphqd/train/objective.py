@@ -6,7 +6,8 @@ and a derivative term for models that estimate du/dt (PARC, Eq. (11) of arXiv 24
 
 û_0 = u_0 + ε, ε ~ N(0, (noise·σ_Δ,key)²); û_h = model(û_{h−1}); σ_Δ the std of the one-step
 increment and σ_rate that of du/dt on the training split. The derivative label at h − 1 is
-that of the stored (clean) state. The module wraps the model so that DistributedDataParallel
+that of the stored (clean) state; a model whose `rate_label` is "midpoint" (PARC with Strang
+splitting) is compared with ½(du/dt|_{h−1} + du/dt|_h) instead. The module wraps the model so that DistributedDataParallel
 sees the whole rollout as one forward pass.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ class RolloutObjective(nn.Module):
         if noise is not None:
             state = {key: value + noise[key] * norm._shaped(key, "step_std", value) for key, value in state.items()}
         has_rates = rate_key(self.state_keys[0]) in batch
+        midpoint = getattr(self.model, "rate_label", "start") == "midpoint"
         terms: dict[str, Tensor] = {}
         for h in range(1, length + 1):
             out = self.model(batch, state)
@@ -39,7 +41,10 @@ class RolloutObjective(nn.Module):
                 terms[f"loss_{key}"] = terms.get(f"loss_{key}", 0.0) + error / length
                 if rate_key(key) in out and has_rates:
                     scale = norm._shaped(key, "rate_std", out[key])
-                    error = ((out[rate_key(key)] - batch[rate_key(key)][:, h - 1]) / scale).pow(2).mean()
+                    label = batch[rate_key(key)][:, h - 1]
+                    if midpoint:
+                        label = 0.5 * (label + batch[rate_key(key)][:, h])
+                    error = ((out[rate_key(key)] - label) / scale).pow(2).mean()
                     terms[f"loss_rate_{key}"] = terms.get(f"loss_rate_{key}", 0.0) + error / length
             state = {key: out[key] for key in self.state_keys}
         total = sum(value * (self.rate_weight if name.startswith("loss_rate_") else 1.0)

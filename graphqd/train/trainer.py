@@ -34,7 +34,7 @@ from graphqd.data.splits import split_runs
 from graphqd.data.store import open_store
 from graphqd.errors import ConfigError, GraphqdError
 from graphqd.evaluate.rollout import rollout
-from graphqd.models.registry import build_model, model_class
+from graphqd.models.registry import build_model, model_class, validate_model_section
 from graphqd.train import checkpoint as ckpt
 from graphqd.train import distributed
 from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
@@ -108,7 +108,7 @@ def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
     if not source:
         return None
     initial = ckpt.load(source)
-    changed = differences(initial.config["model"], config["model"], "model.")
+    changed = differences(validate_model_section(initial.config["model"]), config["model"], "model.")
     if changed:
         raise ConfigError(f"config key '{changed[0]}' differs from the model of train.init_from '{source}'; "
                           f"fine-tuning needs the same model config")

@@ -60,7 +60,8 @@ def test_output_keys_and_shapes_float32():
     assert spec.band_radius == 2 and spec.kernel_radius == spec.site_cutoff == 3
 
 
-@pytest.mark.parametrize("keys", [{"band_radius": 2}, {"band_radius": 3, "q_embedding": "diagonal", "depth": 3}])
+@pytest.mark.parametrize("keys", [{"band_radius": 2}, {"band_radius": 3, "q_embedding": "diagonal", "depth": 3},
+                                  {"band_radius": 2, "splitting": "strang"}])
 def test_batch_equals_single(keys):
     model, spec = build_parc(dropout=0.2, **keys)  # eval mode: dropout is the identity
     L, count = 9, 3
@@ -93,9 +94,9 @@ def test_channel_dropout_drops_whole_channels_per_chain():
 
 
 @pytest.mark.parametrize("shift", [1, 4])
-@pytest.mark.parametrize("band_radius", [2, 4])
-def test_translation_equivariance(shift, band_radius):
-    model, spec = build_parc(band_radius=band_radius)
+@pytest.mark.parametrize("band_radius,splitting", [(2, "simultaneous"), (4, "simultaneous"), (2, "strang")])
+def test_translation_equivariance(shift, band_radius, splitting):
+    model, spec = build_parc(band_radius=band_radius, splitting=splitting)
     L = 9  # band radius 4 on L = 9: the whole matrix
     state = hermitian_state(L, spec)
     graph = band_graph(L, band_radius, True, spec.kernel_radius)
@@ -108,9 +109,9 @@ def test_translation_equivariance(shift, band_radius):
         torch.testing.assert_close(moved[key], value[perm], rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("periodic", [True, False])
-def test_inversion_equivariance_with_tied_weights(periodic):
-    model, spec = build_parc(band_radius=2, tie_inversion=True)
+@pytest.mark.parametrize("periodic,splitting", [(True, "simultaneous"), (False, "simultaneous"), (False, "strang")])
+def test_inversion_equivariance_with_tied_weights(periodic, splitting):
+    model, spec = build_parc(band_radius=2, tie_inversion=True, splitting=splitting)
     L = 9
     state = hermitian_state(L, spec, periodic=periodic)
     graph = band_graph(L, 2, periodic, spec.kernel_radius)
@@ -128,9 +129,10 @@ def test_inversion_equivariance_with_tied_weights(periodic):
     assert (moved[K.RHO_RATE] - reference[K.RHO_RATE][band]).abs().max() > 1e-4
 
 
-def test_density_matrix_stays_hermitian_with_fixed_trace():
+@pytest.mark.parametrize("splitting", ["simultaneous", "strang"])
+def test_density_matrix_stays_hermitian_with_fixed_trace(splitting):
     L, count = 8, 2
-    model, spec = build_parc(band_radius=4)  # the whole matrix: compare dense
+    model, spec = build_parc(band_radius=4, splitting=splitting)  # the whole matrix: compare dense
     state = hermitian_state(L, spec, count)
     out = model(graph_batch(L, True, spec, count), state)
     rho = band_to_dense(state[K.RHO].reshape(count, -1, 2), L, True, spec)
@@ -155,6 +157,41 @@ def test_density_matrix_stays_hermitian_with_fixed_trace():
     state = hermitian_state(L, spec, count)
     new = band_to_dense(model(graph_batch(L, True, spec, count), state)[K.RHO].reshape(count, -1, 2), L, True, spec)
     assert (new - new.mH).abs().max() > 1e-6 and (trace(new) - trace(rho)).abs().max() > 1e-8
+
+
+@pytest.mark.parametrize("splitting", ["simultaneous", "strang"])
+def test_splitting_order(splitting):
+    """What each differentiator reads. Simultaneous (the paper): F_Q(P), F_P(Q, n), F_ρ(Q, ρ), all at t.
+    Strang: F_Q(P), then F_ρ and F_P at Q½ = Q + ½ S_Q(F_Q(P)) with n̄ = ½(n + n'), then F_Q(P')."""
+    L = 8
+    model, spec = build_parc(band_radius=4, splitting=splitting)
+    inputs, outputs = {}, {}
+    def record(name):
+        def hook(module, args, result):
+            inputs.setdefault(name, []).append(args[0])
+            outputs.setdefault(name, []).append(result)
+        return hook
+
+    for name in ("derivative_Q", "derivative_P", "derivative_rho", "integral_Q"):
+        getattr(model, name).register_forward_hook(record(name))
+    state = hermitian_state(L, spec)
+    batch = graph_batch(L, True, spec, 1)
+    out = model(batch, state)
+    norm, diagonal, sites = model.normalization, batch[K.BAND_DIAGONAL], batch[K.BAND_SITES]
+    n = norm.normalize(K.RHO, state[K.RHO])[diagonal, 0]
+    torch.testing.assert_close(inputs["derivative_Q"][0][:, 0], norm.normalize(K.P, state[K.P]), rtol=0, atol=0)
+    if splitting == "simultaneous":
+        assert len(inputs["derivative_Q"]) == 1
+        Q_read, n_read = state[K.Q], n
+    else:
+        assert len(inputs["derivative_Q"]) == 2 and model.rate_label == "midpoint"
+        torch.testing.assert_close(inputs["derivative_Q"][1][:, 0], norm.normalize(K.P, out[K.P]), rtol=0, atol=1e-14)
+        Q_read = state[K.Q] + 0.5 * outputs["integral_Q"][0][:, 0] * norm.get(K.Q, "step_std")
+        n_read = 0.5 * (n + norm.normalize(K.RHO, out[K.RHO])[diagonal, 0])
+    q = norm.normalize(K.Q, Q_read)
+    torch.testing.assert_close(inputs["derivative_P"][0], torch.stack([q, n_read], -1), rtol=0, atol=1e-14)
+    torch.testing.assert_close(inputs["derivative_rho"][0][:, 2:], torch.stack([q[sites[:, 0]], q[sites[:, 1]]], -1),
+                               rtol=0, atol=1e-14)
 
 
 @pytest.mark.parametrize("q_embedding", ["pair", "diagonal"])
