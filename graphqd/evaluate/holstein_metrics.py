@@ -128,6 +128,33 @@ def evaluate(surrogate: Surrogate, data: str, steps: int | None = None, max_runs
     }
 
 
+@torch.no_grad()
+def window_rmse(surrogate: Surrogate, data: str, steps: int, starts: list[int], max_runs: int | None = None,
+                batch_size: int = 64, device: torch.device | str = "cpu") -> dict:
+    """Rollout error against the prediction window: RMSE of Q, P, ρ and total after h = 1 … `steps`
+    model steps, averaged over rollouts started from every stored snapshot in `starts` of every run
+    (states on the attractor, not only t = 0). Returns {"Q": [...], "P": [...], "rho": [...],
+    "total": [...], "starts": n}; `climate_scale` σ of the same runs is included to normalise."""
+    model = surrogate.model.to(device).eval()
+    dataset = surrogate_windows(surrogate, data)
+    runs = dataset.runs[:max_runs] if max_runs else dataset.runs
+    last = dataset.num_frames - 1 - steps * dataset.step
+    if last < 0 or any(not 0 <= s <= last for s in starts):
+        raise GraphqdError(f"rollout windows of {steps} model steps must start at snapshots 0 … {last} of '{data}', "
+                           f"got {list(starts)}")
+    sums = {name: np.zeros(steps) for name in ("Q", "P", "rho", "total")}
+    pairs = [(r, s) for r in runs for s in starts]
+    for batch in _batches(dataset, pairs, steps, batch_size, device):
+        states = rollout(model, batch, dataset.state_at(batch, 0), steps)
+        for h in range(1, steps + 1):
+            error = dataset.error(states[h], dataset.state_at(batch, h), batch)
+            for name in sums:
+                sums[name][h - 1] += float(error[name].sum())
+    result = {name: (value / len(pairs)).tolist() for name, value in sums.items()}
+    return {**result, "starts": len(pairs), "dt": dataset.dt,
+            "climate_scale": climate_scale(dataset, runs, (dataset.num_frames - 1) // dataset.step)}
+
+
 def climate_scale(dataset: HolsteinWindows, runs, steps: int) -> float:
     """rmse_total of the stored states from their pooled mean state (the error of predicting
     the climatology), over the rollout frames of `runs`."""

@@ -99,6 +99,25 @@ def test_train_rollout_evaluate_end_to_end(tiny_holstein_recipe, tmp_path):
     assert len(found["rollout_rmse_total"]) == 8 and set(found["autocorr_maxdiff"]) == {"phi_Q", "phi_rho"}
     assert found["data"] == str(data) and found["trace_drift"] < 1e-4 and found["hermiticity_error"] < 1e-6
 
+    # the prediction-window error from later starts: against the rollout file written by `graphqd rollout --start`
+    from graphqd.errors import GraphqdError
+    from graphqd.evaluate.holstein_metrics import window_rmse
+    from graphqd.evaluate.rollout import load_surrogate
+    surrogate = load_surrogate(str(tmp_path / "run"))
+    np.testing.assert_allclose(window_rmse(surrogate, str(data), 8, [0])["total"], found["rollout_rmse_total"],
+                               rtol=1e-6)
+    later = tmp_path / "later.h5"
+    assert _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 3, "--runs", 2,
+                "--start", 2, "--out", later).returncode == 0
+    with h5py.File(later) as h, h5py.File(data) as d:
+        error = h["Q"][:, 1:] - d["Q"][:2, 4:9:2]
+    by_hand = np.sqrt((error.astype(np.float64) ** 2).mean(-1)).mean(0)
+    window = window_rmse(surrogate, str(data), 3, [2], max_runs=2)
+    np.testing.assert_allclose(window["Q"], by_hand, rtol=1e-5)
+    assert window["starts"] == 2 and window["climate_scale"] > 0
+    with pytest.raises(GraphqdError, match="must start at snapshots"):
+        window_rmse(surrogate, str(data), 8, [5])
+
     result = _cli("evaluate", "--checkpoint", tmp_path / "nowhere", "--data", data, "--out", metrics_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr and "nowhere" in result.stderr
     result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 3, "--runs", 99,

@@ -1,0 +1,97 @@
+"""Shared by the sweeps of issue 6, experiments 4-6: train one graph PARC per sweep point from a
+base config with overrides, score its rollouts on a held-out store, write CSV, PNG and JSON.
+
+A point whose run directory already holds a finished checkpoint is not retrained; an
+interrupted one is resumed. Every point trains with the same optimiser steps and batch size
+(equal compute).
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import platform
+import time
+
+import torch
+import yaml
+
+from graphqd.bench.common import write_json
+from graphqd.evaluate.holstein_metrics import window_rmse
+from graphqd.evaluate.rollout import load_surrogate
+from graphqd.train import checkpoint as ckpt
+from graphqd.train import train
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({platform.processor() or platform.machine()}), {torch.get_num_threads()} thread(s), torch {torch.__version__}"
+
+
+def merged(base: dict, overrides: dict) -> dict:
+    """`base` with dotted-key overrides ({"model.width": 16, ...})."""
+    config = copy.deepcopy(base)
+    for dotted, value in overrides.items():
+        *path, last = dotted.split(".")
+        section = config
+        for name in path:
+            section = section.setdefault(name, {})
+        section[last] = value
+    return config
+
+
+def train_point(base_path: str, overrides: dict, run_dir: str) -> tuple[str, float]:
+    """Train (or resume, or reuse) one sweep point; returns its run directory and training seconds."""
+    with open(base_path) as fh:
+        config = merged(yaml.safe_load(fh), {**overrides, "log.run_dir": run_dir, "log.progress": False,
+                                             "log.figures": False})
+    done = ckpt.list_checkpoints(run_dir)
+    seconds_file = os.path.join(run_dir, "train_seconds.json")
+    if done and ckpt.load(run_dir).step >= config["train"]["steps"] and os.path.isfile(seconds_file):
+        with open(seconds_file) as fh:
+            return run_dir, json.load(fh)["seconds"]
+    began = time.perf_counter()
+    train(config, resume=run_dir if done else None)
+    seconds = time.perf_counter() - began
+    with open(seconds_file, "w") as fh:
+        json.dump({"seconds": seconds}, fh)
+    return run_dir, seconds
+
+
+def score(run_dir: str, test: str, steps: int, starts: list[int], runs: int) -> dict:
+    """Rollout RMSE per step, averaged over the `starts` (stored snapshots) of the first `runs` test
+    trajectories (graphqd.evaluate.holstein_metrics.window_rmse)."""
+    surrogate = load_surrogate(run_dir)
+    curves = window_rmse(surrogate, test, steps, starts, runs)
+    return {"dt": surrogate.dt, "parameters": surrogate.parameter_count, "curves": curves}
+
+
+def write_results(out_dir: str, name: str, rows: list[dict], columns: list[str], extra: dict) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, f"{name}.csv"), "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    write_json(os.path.join(out_dir, f"{name}.json"), {"device": device_name(), **extra, "points": rows})
+
+
+def plot_sweep(out: str, curves: dict, dt: float, x_label: str, rows: list[dict], x_key: str, horizons: list[int],
+               title: str) -> None:
+    """Left: RMSE_total/σ against the prediction window per sweep point; right: at fixed windows vs the point."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    for label, curve in curves.items():
+        left.semilogy(dt * np.arange(1, len(curve) + 1), curve, label=f"{x_label} = {label}")
+    left.set(xlabel="prediction window (time)", ylabel="RMSE_total / σ_climate", title=title)
+    left.legend(fontsize=8)
+    for h in horizons:
+        right.loglog([r[x_key] for r in rows], [r[f"rmse_h{h}"] for r in rows], "o-", label=f"{h} steps")
+    right.set(xlabel=x_label, ylabel="RMSE_total / σ_climate")
+    right.legend(fontsize=8)
+    fig.suptitle(f"graph PARC (Strang), equal compute per point; {device_name()}", fontsize=9)
+    fig.savefig(out, dpi=110)
