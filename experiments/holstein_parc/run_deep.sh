@@ -11,7 +11,7 @@ RES=$HERE/results
 CLIMATE_STEPS=${CLIMATE_STEPS:-10000}   # free-running climate rollout from t = 0 (test truth simulated as long)
 MID=${MID:-1000}                        # snapshot (t = 80) of the mid-trajectory rollouts
 stage=${1:-all}; shift || true
-models=${*:-"graph cnn"}
+models=${*:-"small_graph small_cnn strang_graph"}   # deep_NAME.yaml trains runs/holstein_parc/deep_NAME
 mkdir -p data "$RES"
 
 if [[ $stage == data || $stage == all ]]; then
@@ -27,14 +27,15 @@ if [[ $stage == data || $stage == all ]]; then
 fi
 
 if [[ $stage == train || $stage == all ]]; then
+  [[ -f data/deep_many.h5 ]] || bash $HERE/run_sweeps.sh data   # deep_strang_graph trains on data/deep_many.h5
   for m in $models; do
-    $GQD train --config $HERE/deep_small_$m.yaml      # train.threads = 1 in the config
+    $GQD train --config $HERE/deep_$m.yaml      # train.threads = 1 in the config
   done
 fi
 
 if [[ $stage == eval || $stage == all ]]; then
   for m in $models; do
-    run=runs/holstein_parc/deep_small_$m
+    run=runs/holstein_parc/deep_$m
     $GQD --threads 1 evaluate --checkpoint $run --data data/deep_test.h5 --steps 2500 --out $run/metrics_test.json
     $GQD --threads 1 evaluate --checkpoint $run --data data/deep_random.h5 --steps 2500 --out $run/metrics_random.json
     rm -f $run/rollout_test.h5 $run/rollout_mid.h5 $run/rollout_random.h5
@@ -46,7 +47,7 @@ fi
 
 if [[ $stage == plot || $stage == all ]]; then
   args=()
-  for m in $models; do args+=(--model "$m=runs/holstein_parc/deep_small_$m"); done
+  for m in $models; do args+=(--model "$m=runs/holstein_parc/deep_$m"); done
   # also integrates the ground-truth Lyapunov pairs (4 held-out states, float64, about a minute)
   $PY $HERE/deep_quench.py --test-truth data/deep_test.h5 --random-truth data/deep_random.h5 "${args[@]}" \
     --burn-in 1000 --mid-start $MID --max-lag 250 --lyap-steps 1500 --out-dir $RES

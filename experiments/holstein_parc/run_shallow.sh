@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Issue 6, experiment 1 at REDUCED CPU SCALE: shallow quench g 0.5 -> 0.8, L = 8.
 # Run from the repository root:  bash experiments/holstein_parc/run_shallow.sh [data|train|eval|plot|all] [models...]
+# A model NAME is trained by shallow_NAME.yaml into runs/holstein_parc/shallow_NAME; the *_ft models fine-tune
+# (train.init_from) the model named before them, so keep that order.
 # Every command uses one CPU thread. Data go to data/ and runs to runs/ (both ignored by git);
 # the committed results are written to experiments/holstein_parc/results/.
 set -euo pipefail
@@ -9,7 +11,7 @@ PY=${PY:-.venv/bin/python}
 HERE=experiments/holstein_parc
 RES=$HERE/results
 stage=${1:-all}; shift || true
-models=${*:-"graph cnn recurrent_cnn"}
+models=${*:-"small_graph small_cnn small_recurrent_cnn strang_graph small_cnn_ft strang_graph_ft"}
 mkdir -p data "$RES"
 
 if [[ $stage == data || $stage == all ]]; then
@@ -26,13 +28,13 @@ fi
 
 if [[ $stage == train || $stage == all ]]; then
   for m in $models; do
-    $GQD train --config $HERE/shallow_small_$m.yaml      # train.threads = 1 in the config
+    $GQD train --config $HERE/shallow_$m.yaml      # train.threads = 1 in the config
   done
 fi
 
 if [[ $stage == eval || $stage == all ]]; then
   for m in $models; do
-    run=runs/holstein_parc/shallow_small_$m
+    run=runs/holstein_parc/shallow_$m
     $GQD --threads 1 evaluate --checkpoint $run --data data/shallow_test.h5 --steps 400 --out $run/metrics_test.json
     $GQD --threads 1 evaluate --checkpoint $run --data data/shallow_clean.h5 --steps 2500 --out $run/metrics_clean.json
     rm -f $run/rollout_clean.h5 $run/rollout_test.h5
@@ -43,7 +45,7 @@ fi
 
 if [[ $stage == plot || $stage == all ]]; then
   args=()
-  for m in $models; do args+=(--model "$m=runs/holstein_parc/shallow_small_$m"); done
+  for m in $models; do args+=(--model "$m=runs/holstein_parc/shallow_$m"); done
   $PY $HERE/shallow_quench.py --truth data/shallow_clean.h5 --test-truth data/shallow_test.h5 "${args[@]}" \
     --steps 400 --out-dir $RES
 fi
