@@ -25,9 +25,11 @@ if [[ $stage == data || $stage == all ]]; then
   done
 fi
 if [[ $stage == window || $stage == all ]]; then
+  R=runs/holstein_parc
   $PY $HERE/prediction_window.py \
-    --model shallow/graph=runs/holstein_parc/shallow_strang_graph --model shallow/cnn=runs/holstein_parc/shallow_small_cnn \
-    --model deep/graph=runs/holstein_parc/deep_strang_graph --model deep/cnn=runs/holstein_parc/deep_small_cnn
+    --model shallow/graph_strang=$R/shallow_strang_graph --model shallow/graph=$R/shallow_small_graph \
+    --model shallow/cnn=$R/shallow_small_cnn_ft \
+    --model deep/graph_strang=$R/deep_strang_graph --model deep/graph=$R/deep_small_graph --model deep/cnn=$R/deep_small_cnn
 fi
 if [[ $stage == dt || $stage == all ]]; then
   $PY $HERE/dt_sweep.py --data data/shallow_fine_train.h5 --test data/shallow_fine_test.h5

@@ -91,7 +91,51 @@ def plot_sweep(out: str, curves: dict, dt: float, x_label: str, rows: list[dict]
     left.legend(fontsize=8)
     for h in horizons:
         right.loglog([r[x_key] for r in rows], [r[f"rmse_h{h}"] for r in rows], "o-", label=f"{h} steps")
-    right.set(xlabel=x_label, ylabel="RMSE_total / σ_climate")
+    right.set(xlabel=x_key, ylabel="RMSE_total / σ_climate")
     right.legend(fontsize=8)
     fig.suptitle(f"graph PARC (Strang), equal compute per point; {device_name()}", fontsize=9)
     fig.savefig(out, dpi=110)
+
+
+def deep_sweep_parser(doc: str, here: str):
+    """Arguments shared by the deep-quench sweeps (data_sweep.py, width_sweep.py)."""
+    import argparse
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--base", default=os.path.join(here, "sweep_base.yaml"))
+    parser.add_argument("--data", required=True, help="store of deep quenches the training runs are drawn from")
+    parser.add_argument("--test", required=True, help="held-out store, long enough for --starts + --steps")
+    parser.add_argument("--val", type=int, default=8, help="validation trajectories")
+    parser.add_argument("--steps", type=int, default=250, help="prediction window scored, in model steps")
+    parser.add_argument("--starts", type=int, nargs="+", default=list(range(1000, 9000, 1000)))
+    parser.add_argument("--runs", type=int, default=8, help="test trajectories")
+    parser.add_argument("--out-dir", default=os.path.join(here, "results"))
+    return parser
+
+
+def run_deep_sweep(args, points: list[tuple], x_key: str, plot_key: str, name: str, experiment: str) -> None:
+    """Train and score each (x value, overrides, run_dir) point; RMSE_total/σ at 1, 10, 50 and --steps steps."""
+    horizons = [1, 10, 50, args.steps]
+    rows, curves, dt = [], {}, None
+    for x, overrides, run_dir in points:
+        run_dir, seconds = train_point(args.base, {"data.path": args.data, **overrides}, run_dir)
+        result = score(run_dir, args.test, args.steps, args.starts, args.runs)
+        sigma, dt = result["curves"]["climate_scale"], result["dt"]
+        curve = [v / sigma for v in result["curves"]["total"]]
+        curves[x] = curve
+        rows.append({x_key: x, "parameters": result["parameters"], "train_seconds": round(seconds, 1),
+                     "climate_scale": sigma, **{f"rmse_h{h}": curve[h - 1] for h in horizons}})
+        print(rows[-1], flush=True)
+    columns = [x_key, "parameters", "train_seconds", "climate_scale"] + [f"rmse_h{h}" for h in horizons]
+    write_results(args.out_dir, name, rows, columns,
+                  {"experiment": experiment, "train_data": args.data, "test_data": args.test, "test_runs": args.runs,
+                   "starts": args.starts, "base_config": os.path.relpath(args.base),
+                   "curves_over_sigma": {str(k): v for k, v in curves.items()}})
+    plot_sweep(os.path.join(args.out_dir, f"{name}.png"), curves, dt, x_key, rows, plot_key, horizons,
+               "deep quench: held-out states on the attractor")
+
+
+def split_fractions(total: int, train: int, val: int) -> list[float]:
+    """data.split taking `train` and `val` of `total` trajectories (the rest is left out)."""
+    if train + val > total:
+        raise SystemExit(f"the store holds {total} trajectories, fewer than {train} + {val}")
+    return [train / total, val / total, (total - train - val) / total]
