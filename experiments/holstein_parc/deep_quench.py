@@ -49,19 +49,11 @@ import yaml
 from graphqd.data.recipes import holstein as recipe
 from graphqd.evaluate import metrics
 from graphqd.physics import holstein
+from sweep_common import scale_note
 
 LABELS = {"graph": "graph PARC", "cnn": "CNN PARC", "recurrent_cnn": "recurrent CNN"}
 COLOURS = {"graph": "tab:blue", "cnn": "tab:orange", "recurrent_cnn": "tab:green"}
 SETS = ("test", "mid", "random")
-
-
-def load(path: str, steps: int | None = None, start: int = 0) -> dict:
-    with h5py.File(path, "r") as f:
-        stop = None if steps is None else start + steps + 1
-        out = {"Q": f["Q"][:, start:stop].astype(np.float64), "P": f["P"][:, start:stop].astype(np.float64),
-               "rho": f["rho"][:, start:stop].astype(np.complex128), "t": f["t"][start:stop].astype(np.float64)}
-        out["attrs"] = {k: f.attrs[k] for k in f.attrs}
-    return out
 
 
 def params_of(attrs: dict) -> holstein.HolsteinParams:
@@ -267,7 +259,7 @@ def main() -> None:
         at = lambda c, s: {k: float(c[k][:, s].mean()) for k in ("Q", "P", "rho", "total")} if s < c["Q"].shape[1] else None
         results[name] = {
             "model": name, "label": LABELS.get(name, name), "run_dir": os.path.relpath(run),
-            "scale": "REDUCED CPU SCALE (width 32, 2000 optimiser steps, 56 training trajectories)",
+            "scale": scale_note(run),
             "device": args.device_note,
             "parameter_count": ev.get("test", {}).get("parameter_count"),
             "acceptance": {
@@ -383,7 +375,7 @@ def figure(path, args, test, truth_C, truth_rho_ii, truth_inv, C, curves, preds,
                     label=f"{LABELS.get(m, m)} (W1/std {metrics.wasserstein1(x, truth) / truth.std():.3f})")
         ax.set_title(f"marginal of {key}, steps {b}-{n - 1}", fontsize=10)
         ax.legend(fontsize=7)
-    fig.suptitle(f"Deep quench g 0 -> 2.0, L = 8 — REDUCED CPU SCALE (width 32, 2000 training steps); "
+    fig.suptitle(f"Deep quench g 0 -> 2.0, L = 8 — REDUCED CPU SCALE (width 32); "
                  f"climate rollouts of {n - 1} steps", fontsize=12)
     fig.savefig(path, dpi=100)
     plt.close(fig)

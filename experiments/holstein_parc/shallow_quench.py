@@ -32,14 +32,10 @@ import os
 import h5py
 import numpy as np
 
+from sweep_common import scale_note
+
 LABELS = {"graph": "graph PARC", "cnn": "CNN PARC", "recurrent_cnn": "recurrent CNN"}
 COLOURS = {"graph": "tab:blue", "cnn": "tab:orange", "recurrent_cnn": "tab:green"}
-
-
-def load(path: str) -> dict:
-    with h5py.File(path, "r") as f:
-        return {"Q": f["Q"][...].astype(np.float64), "P": f["P"][...].astype(np.float64),
-                "rho": f["rho"][...].astype(np.complex128), "t": f["t"][...].astype(np.float64)}
 
 
 def rmse(pred: dict, truth: dict, steps: int) -> dict:
@@ -143,7 +139,7 @@ def figure(path: str, truth: dict, preds: dict, curves: dict, long_curves: dict,
         ax.legend(fontsize=7)
         for c in range(4, ncol):
             axes[3, c].axis("off")
-    fig.suptitle("Shallow quench g 0.5 -> 0.8, L = 8 (REDUCED CPU SCALE: width 32, 3000 training steps)")
+    fig.suptitle("Shallow quench g 0.5 -> 0.8, L = 8 (REDUCED CPU SCALE: width 32)")
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -187,7 +183,7 @@ def main(argv=None) -> int:
         n_long = len(long_curves[name]) - 1
         q_long = rmse(preds[name], truth, n_long)["Q"][0]
         out = {
-            "model": name, "scale": "REDUCED CPU SCALE (width 32, 3000 steps), not the paper scale",
+            "model": name, "scale": scale_note(run),
             "cdw_amplitude_definition": f"A = max over steps 0..{steps} of |phi_Q(t)| of the exact clean quench, "
                                         "phi_Q = (1/L) sum_i (-1)^i Q_i",
             "cdw_amplitude": amplitude, "max_abs_Q_truth": amplitude_maxq,

@@ -1,4 +1,5 @@
-"""Shared by the sweeps of issue 6, experiments 4-6: train one graph PARC per sweep point from a
+"""Shared by the experiment scripts of issue 6 (what a run was trained with, the device) and by the
+sweeps of experiments 3-6: train one graph PARC per sweep point from a
 base config with overrides, score its rollouts on a held-out store, write CSV, PNG and JSON.
 
 A point whose run directory already holds a finished checkpoint is not retrained; an
@@ -22,6 +23,21 @@ from graphqd.evaluate.holstein_metrics import window_rmse
 from graphqd.evaluate.rollout import load_surrogate
 from graphqd.train import checkpoint as ckpt
 from graphqd.train import train
+
+
+def scale_note(run: str) -> str:
+    """What the checkpoint of `run` was trained with (the reduced scale of these CPU runs)."""
+    from graphqd.train import checkpoint as ckpt
+    state = ckpt.load(run)
+    model = state.config["model"]
+    return (f"REDUCED CPU SCALE: {model['name']} width {model['width']}, splitting "
+            f"{model.get('splitting', 'simultaneous')}, {state.step} optimiser steps, "
+            f"{len(state.dataset.get('splits', {}).get('train', []))} training trajectories")
+
+def load(path: str) -> dict:
+    with h5py.File(path, "r") as f:
+        return {"Q": f["Q"][...].astype(np.float64), "P": f["P"][...].astype(np.float64),
+                "rho": f["rho"][...].astype(np.complex128), "t": f["t"][...].astype(np.float64)}
 
 
 def device_name() -> str:
