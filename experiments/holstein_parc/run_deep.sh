@@ -11,7 +11,7 @@ RES=$HERE/results
 CLIMATE_STEPS=${CLIMATE_STEPS:-10000}   # free-running climate rollout from t = 0 (test truth simulated as long)
 MID=${MID:-1000}                        # snapshot (t = 80) of the mid-trajectory rollouts
 stage=${1:-all}; shift || true
-models=${*:-"small_graph small_cnn strang_graph"}   # deep_NAME.yaml trains runs/holstein_parc/deep_NAME
+models=${*:-"small_graph small_cnn strang_graph strang_graph_ft"}   # deep_NAME.yaml trains runs/holstein_parc/deep_NAME
 mkdir -p data "$RES"
 
 if [[ $stage == data || $stage == all ]]; then
