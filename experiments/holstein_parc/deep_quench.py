@@ -56,6 +56,15 @@ COLOURS = {"graph": "tab:blue", "cnn": "tab:orange", "recurrent_cnn": "tab:green
 SETS = ("test", "mid", "random")
 
 
+def load(path: str, steps: int | None = None, start: int = 0) -> dict:
+    with h5py.File(path, "r") as f:
+        stop = None if steps is None else start + steps + 1
+        out = {"Q": f["Q"][:, start:stop].astype(np.float64), "P": f["P"][:, start:stop].astype(np.float64),
+               "rho": f["rho"][:, start:stop].astype(np.complex128), "t": f["t"][start:stop].astype(np.float64)}
+        out["attrs"] = {k: f.attrs[k] for k in f.attrs}
+    return out
+
+
 def params_of(attrs: dict) -> holstein.HolsteinParams:
     return holstein.HolsteinParams(L=int(attrs["n_sites"]), hopping=float(attrs["hopping"]),
                                    omega=float(attrs["omega"]), stiffness=float(attrs["stiffness"]),

@@ -38,6 +38,12 @@ LABELS = {"graph": "graph PARC", "cnn": "CNN PARC", "recurrent_cnn": "recurrent 
 COLOURS = {"graph": "tab:blue", "cnn": "tab:orange", "recurrent_cnn": "tab:green"}
 
 
+def load(path: str) -> dict:
+    with h5py.File(path, "r") as f:
+        return {"Q": f["Q"][...].astype(np.float64), "P": f["P"][...].astype(np.float64),
+                "rho": f["rho"][...].astype(np.complex128), "t": f["t"][...].astype(np.float64)}
+
+
 def rmse(pred: dict, truth: dict, steps: int) -> dict:
     """Per-run, per-step RMSE (runs, steps + 1): Q, P as sqrt(sum/L), rho as sqrt(sum |.|^2 / L^2)."""
     n = min(steps + 1, pred["Q"].shape[1], truth["Q"].shape[1])
