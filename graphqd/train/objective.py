@@ -7,8 +7,8 @@ and a derivative term for models that estimate du/dt (PARC, Eq. (11) of arXiv 24
 û_0 = u_0 + ε, ε ~ N(0, (noise·σ_Δ,key)²); û_h = model(û_{h−1}); σ_Δ the std of the one-step
 increment and σ_rate that of du/dt on the training split. The derivative label at h − 1 is
 that of the stored (clean) state; a model whose `rate_label` is "midpoint" (PARC with Strang
-splitting) is compared with ½(du/dt|_{h−1} + du/dt|_h) instead. The module wraps the model so that DistributedDataParallel
-sees the whole rollout as one forward pass.
+splitting) is compared with ½(du/dt|_{h−1} + du/dt|_h) instead. The module wraps the model so
+that DistributedDataParallel sees the whole rollout as one forward pass.
 """
 from __future__ import annotations
 
