@@ -74,12 +74,8 @@ def checkpoint_dir(run_dir: str) -> str:
 
 def save(checkpoint: Checkpoint, run_dir: str, keep: int | None = None) -> str:
     """Write `checkpoint` atomically; keep only the `keep` latest files. Returns its path."""
-    folder = checkpoint_dir(run_dir)
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"step_{checkpoint.step:08d}.pt")
-    tmp = path + ".partial"
-    torch.save(asdict(checkpoint), tmp)
-    os.replace(tmp, path)
+    path = os.path.join(checkpoint_dir(run_dir), f"step_{checkpoint.step:08d}.pt")
+    _write(checkpoint, path)
     if keep:
         for old in list_checkpoints(run_dir)[:-keep]:
             os.remove(old)
@@ -131,9 +127,13 @@ def export_model(source: str, out: str) -> Checkpoint:
     if dataset.get("path"):
         dataset["path"] = os.path.basename(dataset["path"])
     model_only = replace(checkpoint, optimizer={}, scheduler={}, rng={}, scaler=None, dataset=dataset)
-    folder = os.path.dirname(os.path.abspath(out))
-    os.makedirs(folder, exist_ok=True)
-    tmp = out + ".partial"
-    torch.save(asdict(model_only), tmp)
-    os.replace(tmp, out)
+    _write(model_only, out)
     return model_only
+
+
+def _write(checkpoint: Checkpoint, path: str) -> None:
+    """torch.save to a temporary file beside `path`, then rename: a reader never sees half a file."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".partial"
+    torch.save(asdict(checkpoint), tmp)
+    os.replace(tmp, path)
