@@ -20,6 +20,9 @@ def add_parser(subparsers):
     p.add_argument("--start", type=int, default=0, help="stored snapshot to start from (data's lattice only)")
     p.add_argument("--exact", action=argparse.BooleanOptionalAction, default=True,
                    help="with --lattice: simulate the exact trajectory beside the rollout (default: yes)")
+    p.add_argument("--conserve", action="append", default=[], metavar="INVARIANT",
+                   help="project every step back onto an invariant of the exact dynamics, per chain (Holstein; "
+                        "repeatable): 'spectrum' (eigenvalues of rho; whole-matrix band only) or 'energy'")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument("--out", required=True, help="output store (HDF5)")
     return p
@@ -31,7 +34,7 @@ def run(args) -> int:
     device = resolve_device(args.device)
     surrogate = load_surrogate(args.checkpoint, device)
     summary = write_rollouts(surrogate, args.data, args.out, args.steps, args.lattice, args.runs, args.start,
-                             args.exact, device)
+                             args.exact, device, tuple(args.conserve))
     extra = f"; exact trajectory in {summary['exact']}" if "exact" in summary else ""
     print(f"wrote {summary['runs']} rollouts of {summary['steps']} steps (dt = {summary['dt']:g}, "
           f"L = {summary['lattice']}) to {summary['out']}{extra}")

@@ -8,10 +8,13 @@ trajectory of those states is written beside the rollout (`*_exact.h5`) for comp
 
 The written ρ is dense (L × L, complex) as in every Holstein store, with zeros outside
 the model's band (entries d(i, j) > band_radius are not modelled). Runs are written in
-blocks and the file is resumable like `simulate`'s.
+blocks and the file is resumable like `simulate`'s. `conserve` names invariants of the exact
+dynamics that each new state is projected back onto, per chain: "spectrum" (the eigenvalues of
+ρ, `graphqd.evaluate.isospectral`) and then "energy" (`graphqd.evaluate.energy_shell`).
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -24,13 +27,43 @@ from graphqd.data.holstein import band_to_dense, dense_to_band, graph_batch
 from graphqd.data.recipes import holstein as recipe
 from graphqd.data.store import StoreWriter
 from graphqd.errors import GraphqdError
+from graphqd.evaluate.energy_shell import EnergyShell
 from graphqd.evaluate.holstein_metrics import surrogate_windows
+from graphqd.evaluate.isospectral import Isospectral
 from graphqd.evaluate.rollout import Surrogate, rollout
 from graphqd.physics import holstein
 
 PHYSICAL_ATTRS = ("hopping", "omega", "stiffness", "mass", "g_initial", "g_final", "q_noise", "initial_kind",
                   "boundary", "substeps")
 BLOCK_BYTES = 1 << 28  # rollout runs are written in blocks of about this many bytes of ρ
+INVARIANTS = ("spectrum", "energy")  # in the order they are projected onto
+
+
+def invariant_projection(conserve, params: holstein.HolsteinParams, spec):
+    """A maker of `rollout` constraints that keep each chain's `conserve` invariants at their values
+    in a given initial state (spectrum of ρ first, then the energy through (Q, P)); checked here,
+    before anything runs. Returns make(initial) -> constraint or None."""
+    unknown = sorted(set(conserve) - set(INVARIANTS))
+    if unknown:
+        raise GraphqdError(f"--conserve {unknown[0]} is not known; allowed: {', '.join(INVARIANTS)}")
+    iso = Isospectral(params.n_sites, params.boundary == "periodic", spec) if "spectrum" in conserve else None
+    shell = EnergyShell(params, spec) if "energy" in conserve else None
+
+    def make(initial: dict):
+        steps = []
+        if iso is not None:
+            steps.append(functools.partial(iso.project, spectrum=iso.spectrum(initial)))
+        if shell is not None:
+            steps.append(functools.partial(shell.project, target=shell.energy(initial)))
+        if not steps:
+            return None
+
+        def constraint(state: dict) -> dict:
+            for step in steps:
+                state = step(state)
+            return state
+        return constraint
+    return make
 
 
 def exact_path(out: str) -> str:
@@ -41,7 +74,7 @@ def exact_path(out: str) -> str:
 @torch.no_grad()
 def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattice: int | None = None,
                    runs: int | None = None, start: int = 0, exact: bool = True,
-                   device: torch.device | str = "cpu") -> dict:
+                   device: torch.device | str = "cpu", conserve: tuple = ()) -> dict:
     """Roll the surrogate out `steps` model steps and write `out`; returns a summary dict."""
     if steps < 1:
         raise GraphqdError(f"--steps must be >= 1, got {steps}")
@@ -58,10 +91,12 @@ def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattic
     attrs.update({"lattice_shape": np.array([L]), "n_sites": L, "dt": dt, "t_final": dt * steps,
                   "surrogate_checkpoint": os.path.abspath(surrogate.path), "surrogate_step": surrogate.step,
                   "surrogate_model": surrogate.config["model"]["name"], "band_radius": spec.band_radius,
-                  "source_data": os.path.abspath(data), "start_snapshot": start})
+                  "source_data": os.path.abspath(data), "start_snapshot": start,
+                  "conserve": ",".join(c for c in INVARIANTS if c in conserve)})
     params = holstein.HolsteinParams(L=L, hopping=float(attrs["hopping"]), omega=float(attrs["omega"]),
                                      stiffness=float(attrs["stiffness"]), g=float(attrs["g_final"]),
                                      boundary=str(attrs["boundary"]))
+    constraint_for = invariant_projection(conserve, params, spec)
     fresh = L != dataset.L
     if fresh:
         recipe_config = cfg.validate(yaml.safe_load(str(handle.attrs["config"])), recipe.SCHEMA)
@@ -79,7 +114,8 @@ def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattic
             return holstein.State(*(torch.cat(parts) for parts in zip(*states)))
 
     text = cfg.dump({"rollout": {"checkpoint": os.path.abspath(surrogate.path), "data": os.path.abspath(data),
-                                 "steps": steps, "lattice": L, "runs": n_runs, "start": start},
+                                 "steps": steps, "lattice": L, "runs": n_runs, "start": start,
+                                 "conserve": [c for c in INVARIANTS if c in conserve]},
                      "training": surrogate.config})
     t = (start * dataset.stored_dt + dt * np.arange(steps + 1)).astype(np.float32)
     per_run = {"Q": ((steps + 1, L), np.float32), "P": ((steps + 1, L), np.float32),
@@ -94,7 +130,7 @@ def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattic
             batch = graph_batch(L, periodic, spec, len(chunk), device)
             model_state = {K.Q: state.Q.reshape(-1).float().to(device), K.P: state.P.reshape(-1).float().to(device),
                            K.RHO: dense_to_band(state.rho, L, periodic, spec).reshape(-1, 2).float().to(device)}
-            frames = rollout(surrogate.model, batch, model_state, steps)
+            frames = rollout(surrogate.model, batch, model_state, steps, constraint=constraint_for(model_state))
             Q = torch.stack([f[K.Q].reshape(len(chunk), L) for f in frames], 1)
             P = torch.stack([f[K.P].reshape(len(chunk), L) for f in frames], 1)
             band = torch.stack([f[K.RHO].reshape(len(chunk), -1, 2) for f in frames], 1)

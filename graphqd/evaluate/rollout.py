@@ -41,7 +41,8 @@ def load_surrogate(path: str, device: torch.device | str = "cpu") -> Surrogate:
 
 
 @torch.no_grad()
-def rollout(model: nn.Module, batch, state: dict, steps: int, keep=None, callback=None) -> list[dict]:
+def rollout(model: nn.Module, batch, state: dict, steps: int, keep=None, callback=None,
+            constraint=None) -> list[dict]:
     """u_{h+1} = model(u_h) for h = 0 … steps − 1, explicitly, one step at a time.
 
     Args:
@@ -49,6 +50,8 @@ def rollout(model: nn.Module, batch, state: dict, steps: int, keep=None, callbac
         state: initial state {key: (nodes, ...)}.
         keep: state keys to record (default: all); others are dropped each step.
         callback: called with (h, state_h) for h = 1 … steps (e.g. to write to a file).
+        constraint: maps each new state onto a constraint surface before it is used
+            (e.g. `EnergyShell.project`); None for the bare model.
 
     Returns [u_0, u_1, …, u_steps] restricted to `keep` (or [] when a callback consumes them).
     """
@@ -57,6 +60,8 @@ def rollout(model: nn.Module, batch, state: dict, steps: int, keep=None, callbac
     for h in range(1, steps + 1):
         out = model(batch, state)
         state = {k: out[k] for k in state}
+        if constraint is not None:
+            state = constraint(state)
         if callback is not None:
             callback(h, state)
         else:

@@ -1,0 +1,83 @@
+"""EnergyShell: the band-stored energy against physics.holstein.energy, and the momentum rescaling."""
+import pytest
+import torch
+
+from graphqd.data import keys as K
+from graphqd.data.holstein import HolsteinGraphSpec, dense_to_band
+from graphqd.errors import GraphqdError
+from graphqd.evaluate.energy_shell import EnergyShell
+from graphqd.evaluate.rollout import rollout
+from graphqd.physics import holstein
+
+
+def _states(L: int, boundary: str, band_radius: int, count: int = 3):
+    params = holstein.HolsteinParams(L=L, g=2.0, boundary=boundary)
+    dense = [holstein.random_state(params, seed=s) for s in range(count)]
+    dense = holstein.State(*(torch.stack(parts) for parts in zip(*dense)))
+    spec = HolsteinGraphSpec(band_radius=band_radius)
+    band = {K.Q: dense.Q.reshape(-1), K.P: dense.P.reshape(-1),
+            K.RHO: dense_to_band(dense.rho, L, boundary == "periodic", spec).reshape(-1, 2)}
+    return params, spec, dense, band
+
+
+@pytest.mark.parametrize("L,boundary,band_radius", [(8, "periodic", 4), (12, "periodic", 1), (9, "open", 2)])
+def test_band_energy_equals_the_dense_energy(L, boundary, band_radius):
+    params, spec, dense, band = _states(L, boundary, band_radius)
+    shell = EnergyShell(params, spec)
+    torch.testing.assert_close(shell.energy(band), holstein.energy(dense, params), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(shell.kinetic(band), (dense.P ** 2).sum(-1) / (2 * params.mass))
+
+
+def _gradient(band: dict, params, spec) -> tuple[torch.Tensor, torch.Tensor]:
+    """∇_Q E, ∇_P E by autograd through the dense physics.holstein.energy (an independent reference)."""
+    L = params.n_sites
+    Q = band[K.Q].reshape(-1, L).clone().requires_grad_(True)
+    P = band[K.P].reshape(-1, L).clone().requires_grad_(True)
+    from graphqd.data.holstein import band_to_dense
+    rho = band_to_dense(band[K.RHO].reshape(Q.size(0), -1, 2), L, True, spec)
+    holstein.energy(holstein.State(Q, P, rho), params).sum().backward()
+    return Q.grad, P.grad
+
+
+def test_projection_moves_q_and_p_along_the_energy_gradient_onto_the_shell():
+    params, spec, dense, band = _states(8, "periodic", 4)
+    shell = EnergyShell(params, spec)
+    target = shell.energy(band) + torch.tensor([-1.0, 0.0, 2.5], dtype=torch.float64)
+    projected = shell.project(band, target)
+    torch.testing.assert_close(shell.energy(projected), target, rtol=1e-12, atol=1e-10)
+    assert torch.equal(projected[K.RHO], band[K.RHO])
+    grad_Q, grad_P = _gradient(band, params, spec)
+    step = torch.cat([projected[K.Q].reshape(3, 8) - band[K.Q].reshape(3, 8),
+                      projected[K.P].reshape(3, 8) - band[K.P].reshape(3, 8)], 1)
+    grad = torch.cat([grad_Q, grad_P], 1)
+    s = -(step * grad).sum(1) / (grad ** 2).sum(1)        # one step length per chain ...
+    torch.testing.assert_close(step, -s[:, None] * grad)   # ... along the gradient
+    assert float(s[0]) > 0 and float(s[1]) == 0 and float(s[2]) < 0
+    # a shell below the lowest energy on that line: the projection stops at the minimum along ∇E
+    low = shell.project(band, shell.energy(band) - 1e6)
+    grad_Q_low, grad_P_low = _gradient(low, params, spec)
+    along = (grad_Q_low * grad_Q).sum(1) + (grad_P_low * grad_P).sum(1)
+    torch.testing.assert_close(along, torch.zeros(3, dtype=torch.float64), atol=1e-9, rtol=0)
+    assert bool((shell.energy(low) < shell.energy(band)).all())
+
+
+def test_band_without_the_bonds_is_refused():
+    params = holstein.HolsteinParams(L=8, g=2.0)
+    with pytest.raises(GraphqdError, match="band_radius = 0"):
+        EnergyShell(params, HolsteinGraphSpec(band_radius=0))
+
+
+def test_rollout_with_the_constraint_keeps_a_heating_model_on_the_shell():
+    params, spec, _, band = _states(8, "periodic", 4)
+    shell = EnergyShell(params, spec)
+
+    def heating_model(batch, state):  # a "surrogate" that pumps energy in every step
+        return {K.Q: state[K.Q] + 0.01, K.P: state[K.P] * 1.05, K.RHO: state[K.RHO]}
+
+    bare = rollout(heating_model, None, band, 20)
+    E0 = shell.energy(band)
+    assert float((shell.energy(bare[-1]) - E0).min()) > 1.0
+    held = rollout(heating_model, None, band, 20, constraint=lambda s: shell.project(s, E0))
+    for state in held:
+        torch.testing.assert_close(shell.energy(state), E0, rtol=1e-12, atol=1e-10)
+    assert torch.equal(held[-1][K.RHO], bare[-1][K.RHO])
