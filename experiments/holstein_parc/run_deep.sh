@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 6, experiments 2 and 7 at REDUCED CPU SCALE: deep quench g 0 -> 2.0, L = 8, and its statistical climate.
-# Run from the repository root:  bash experiments/holstein_parc/run_deep.sh [data|train|eval|plot|all] [models...]
+# Run from the repository root:  bash experiments/holstein_parc/run_deep.sh [data|train|eval|plot|all|climate] [models...]
 # Every command uses one CPU thread. Data go to data/ and runs to runs/ (both ignored by git);
 # the committed results are written to experiments/holstein_parc/results/.
 set -euo pipefail
@@ -51,4 +51,22 @@ if [[ $stage == plot || $stage == all ]]; then
   # also integrates the ground-truth Lyapunov pairs (4 held-out states, float64, about a minute)
   $PY $HERE/deep_quench.py --test-truth data/deep_test.h5 --random-truth data/deep_random.h5 "${args[@]}" \
     --burn-in 1000 --mid-start $MID --max-lag 250 --lyap-steps 1500 --out-dir $RES
+fi
+
+if [[ $stage == climate ]]; then
+  # experiment 7 with invariant projections (graphqd rollout --conserve): 32 held-out quenches, seed 4242,
+  # t = 0 ... 800; each model free-running from t = 0, bare and projected. Rollout files resume when rerun.
+  [[ -f data/deep_climate.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
+    --out data/deep_climate.h5 --set trajectories=32 --set seed=4242 \
+    --set integrator.t_final=$(echo "$CLIMATE_STEPS * 0.08" | bc)
+  args=()
+  for m in $models; do
+    run=runs/holstein_parc/deep_$m
+    $GQD --threads 1 rollout --checkpoint $run --data data/deep_climate.h5 --steps $CLIMATE_STEPS \
+      --out $run/rollout_climate.h5
+    $GQD --threads 1 rollout --checkpoint $run --data data/deep_climate.h5 --steps $CLIMATE_STEPS \
+      --conserve spectrum --conserve energy --out $run/rollout_climate_conserve.h5
+    args+=(--rollout "$m=$run/rollout_climate.h5" --rollout "$m, projected=$run/rollout_climate_conserve.h5")
+  done
+  $PY $HERE/climate_projection.py --truth data/deep_climate.h5 "${args[@]}" --out-dir $RES
 fi
