@@ -19,6 +19,9 @@ def add_parser(subparsers):
     p.add_argument("--one-step-samples", type=int, default=2000, help="(run, time) samples of the one-step RMSE")
     p.add_argument("--valid-threshold", type=float, default=0.5,
                    help="valid time ends when rollout RMSE exceeds this × the climate scale (default 0.5)")
+    p.add_argument("--conserve", action="append", default=[], metavar="INVARIANT",
+                   help="project the rollouts onto an invariant of the exact dynamics, per chain (repeatable): "
+                        "'spectrum' (eigenvalues of rho; whole-matrix band only) or 'energy'")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     return p
 
@@ -29,7 +32,7 @@ def run(args) -> int:
     device = resolve_device(args.device)
     surrogate = load_surrogate(args.checkpoint, device)
     result = evaluate(surrogate, args.data, args.steps, args.runs, args.one_step_samples, args.valid_threshold,
-                      device=device)
+                      device=device, conserve=tuple(args.conserve))
     write_json(args.out, result)
     print(f"one-step RMSE total {result['rmse_total']:.4g} (Q {result['rmse_Q']:.3g}, P {result['rmse_P']:.3g}, "
           f"rho {result['rmse_rho']:.3g}); rollout RMSE after {result['rollout_steps']} steps "

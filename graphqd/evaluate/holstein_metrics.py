@@ -8,7 +8,8 @@ rmse_total of the truth from its pooled mean state); autocorr_maxdiff {phi_Q, ph
 (max |ΔC(τ)| up to lag min(250, steps/2)); wasserstein_Q (W1 of the Q marginals over the
 rollout, also divided by std(Q)); energy_drift and trace_drift (mean over runs of
 max_t |E(t) − E(0)|/L and |Tr ρ(t) − Tr ρ(0)|; the truth's in *_truth); hermiticity_error;
-parameter_count; data; checkpoint. ρ errors count the band entries the model predicts.
+parameter_count; data; checkpoint; conserve. ρ errors count the band entries the model predicts.
+With `conserve` the rollouts are projected onto those invariants (`graphqd.evaluate.conservation`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from graphqd.data import keys as K
 from graphqd.data.holstein import HolsteinWindows, band_to_dense
 from graphqd.errors import GraphqdError
 from graphqd.evaluate import metrics
+from graphqd.evaluate.conservation import INVARIANTS, invariant_projection
 from graphqd.evaluate.rollout import Surrogate, rollout
 from graphqd.physics import holstein
 
@@ -50,9 +52,10 @@ def _batches(dataset, pairs, horizon, size, device):
 @torch.no_grad()
 def evaluate(surrogate: Surrogate, data: str, steps: int | None = None, max_runs: int | None = None,
              one_step_samples: int = 2000, valid_threshold: float = 0.5, batch_size: int = 64,
-             device: torch.device | str = "cpu") -> dict:
+             device: torch.device | str = "cpu", conserve: tuple = ()) -> dict:
     model = surrogate.model.to(device).eval()
     dataset = surrogate_windows(surrogate, data)
+    constraint_for = invariant_projection(conserve, dataset.params, dataset.graphs)
     k, frames = dataset.step, dataset.num_frames
     if frames - 1 < k:
         raise GraphqdError(f"'{data}' has {frames} snapshots per run, fewer than one model step of {k} + 1")
@@ -79,7 +82,8 @@ def evaluate(surrogate: Surrogate, data: str, steps: int | None = None, max_runs
     curves, truth_Q, pred_Q, truth_phi, pred_phi, energy, trace, hermiticity = [], [], [], [], [], [], [], []
     params = dataset.params
     for batch in _batches(dataset, [(r, 0) for r in runs], steps, batch_size, device):
-        states = rollout(model, batch, dataset.state_at(batch, 0), steps)
+        initial = dataset.state_at(batch, 0)
+        states = rollout(model, batch, initial, steps, constraint=constraint_for(initial))
         curves.append(np.stack([dataset.error(states[h], dataset.state_at(batch, h), batch)["total"].cpu().numpy()
                                 for h in range(1, steps + 1)], -1))
         n = batch.num_graphs
@@ -124,19 +128,21 @@ def evaluate(surrogate: Surrogate, data: str, steps: int | None = None, max_runs
         "parameter_count": surrogate.parameter_count, "model": surrogate.config["model"]["name"],
         "data": os.path.abspath(data), "checkpoint": os.path.abspath(surrogate.path),
         "checkpoint_step": surrogate.step, "runs": len(runs), "rollout_steps": steps, "dt": dataset.dt,
-        "one_step_samples": len(pairs), "lattice": dataset.L,
+        "one_step_samples": len(pairs), "lattice": dataset.L, "conserve": [c for c in INVARIANTS if c in conserve],
     }
 
 
 @torch.no_grad()
 def window_rmse(surrogate: Surrogate, data: str, steps: int, starts: list[int], max_runs: int | None = None,
-                batch_size: int = 64, device: torch.device | str = "cpu") -> dict:
+                batch_size: int = 64, device: torch.device | str = "cpu", conserve: tuple = ()) -> dict:
     """Rollout error against the prediction window: RMSE of Q, P, ρ and total after h = 1 … `steps`
     model steps, averaged over rollouts started from every stored snapshot in `starts` of every run
     (states on the attractor, not only t = 0). Returns {"Q": [...], "P": [...], "rho": [...],
-    "total": [...], "starts": n}; `climate_scale` σ of the same runs is included to normalise."""
+    "total": [...], "starts": n}; `climate_scale` σ of the same runs is included to normalise.
+    With `conserve`, each rollout keeps the invariants of its own start state."""
     model = surrogate.model.to(device).eval()
     dataset = surrogate_windows(surrogate, data)
+    constraint_for = invariant_projection(conserve, dataset.params, dataset.graphs)
     runs = dataset.runs[:max_runs] if max_runs else dataset.runs
     last = dataset.num_frames - 1 - steps * dataset.step
     if last < 0 or any(not 0 <= s <= last for s in starts):
@@ -145,7 +151,8 @@ def window_rmse(surrogate: Surrogate, data: str, steps: int, starts: list[int], 
     sums = {name: np.zeros(steps) for name in ("Q", "P", "rho", "total")}
     pairs = [(r, s) for r in runs for s in starts]
     for batch in _batches(dataset, pairs, steps, batch_size, device):
-        states = rollout(model, batch, dataset.state_at(batch, 0), steps)
+        initial = dataset.state_at(batch, 0)
+        states = rollout(model, batch, initial, steps, constraint=constraint_for(initial))
         for h in range(1, steps + 1):
             error = dataset.error(states[h], dataset.state_at(batch, h), batch)
             for name in sums:

@@ -10,11 +10,10 @@ The written ρ is dense (L × L, complex) as in every Holstein store, with zeros
 the model's band (entries d(i, j) > band_radius are not modelled). Runs are written in
 blocks and the file is resumable like `simulate`'s. `conserve` names invariants of the exact
 dynamics that each new state is projected back onto, per chain: "spectrum" (the eigenvalues of
-ρ, `graphqd.evaluate.isospectral`) and then "energy" (`graphqd.evaluate.energy_shell`).
+ρ) and then "energy" (`graphqd.evaluate.conservation`).
 """
 from __future__ import annotations
 
-import functools
 import os
 
 import numpy as np
@@ -27,43 +26,14 @@ from graphqd.data.holstein import band_to_dense, dense_to_band, graph_batch
 from graphqd.data.recipes import holstein as recipe
 from graphqd.data.store import StoreWriter
 from graphqd.errors import GraphqdError
-from graphqd.evaluate.energy_shell import EnergyShell
+from graphqd.evaluate.conservation import INVARIANTS, invariant_projection
 from graphqd.evaluate.holstein_metrics import surrogate_windows
-from graphqd.evaluate.isospectral import Isospectral
 from graphqd.evaluate.rollout import Surrogate, rollout
 from graphqd.physics import holstein
 
 PHYSICAL_ATTRS = ("hopping", "omega", "stiffness", "mass", "g_initial", "g_final", "q_noise", "initial_kind",
                   "boundary", "substeps")
 BLOCK_BYTES = 1 << 28  # rollout runs are written in blocks of about this many bytes of ρ
-INVARIANTS = ("spectrum", "energy")  # in the order they are projected onto
-
-
-def invariant_projection(conserve, params: holstein.HolsteinParams, spec):
-    """A maker of `rollout` constraints that keep each chain's `conserve` invariants at their values
-    in a given initial state (spectrum of ρ first, then the energy through (Q, P)); checked here,
-    before anything runs. Returns make(initial) -> constraint or None."""
-    unknown = sorted(set(conserve) - set(INVARIANTS))
-    if unknown:
-        raise GraphqdError(f"--conserve {unknown[0]} is not known; allowed: {', '.join(INVARIANTS)}")
-    iso = Isospectral(params.n_sites, params.boundary == "periodic", spec) if "spectrum" in conserve else None
-    shell = EnergyShell(params, spec) if "energy" in conserve else None
-
-    def make(initial: dict):
-        steps = []
-        if iso is not None:
-            steps.append(functools.partial(iso.project, spectrum=iso.spectrum(initial)))
-        if shell is not None:
-            steps.append(functools.partial(shell.project, target=shell.energy(initial)))
-        if not steps:
-            return None
-
-        def constraint(state: dict) -> dict:
-            for step in steps:
-                state = step(state)
-            return state
-        return constraint
-    return make
 
 
 def exact_path(out: str) -> str:

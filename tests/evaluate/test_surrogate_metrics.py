@@ -119,6 +119,13 @@ def test_train_rollout_evaluate_end_to_end(tiny_holstein_recipe, tmp_path):
     assert len(found["rollout_rmse_total"]) == 8 and set(found["autocorr_maxdiff"]) == {"phi_Q", "phi_rho"}
     assert found["data"] == str(data) and found["trace_drift"] < 1e-4 and found["hermiticity_error"] < 1e-6
 
+    result = _cli("evaluate", "--checkpoint", tmp_path / "run", "--data", data, "--out", metrics_path, "--steps", 8,
+                  "--conserve", "energy")
+    assert result.returncode == 0, result.stderr
+    held = json.loads(metrics_path.read_text())
+    assert held["conserve"] == ["energy"] and held["rmse_total"] == pytest.approx(found["rmse_total"])
+    assert held["energy_drift"] < 1e-5 and held["trace_drift"] < 1e-4
+
     # the prediction-window error from later starts: against the rollout file written by `graphqd rollout --start`
     from graphqd.errors import GraphqdError
     from graphqd.evaluate.holstein_metrics import window_rmse

@@ -1,0 +1,46 @@
+"""Projections of Holstein surrogate rollouts onto invariants of the exact Ehrenfest dynamics.
+
+A learned step conserves what its architecture builds in (Hermiticity and trace of ρ with
+`hermitian_projection`) and nothing else. `rollout(..., constraint=...)` can map every new
+state back onto the invariants the exact dynamics keeps, per chain, at their values in the
+initial state: "spectrum", the eigenvalues of ρ (`graphqd.evaluate.isospectral`), and then
+"energy", the total energy through (Q, P) (`graphqd.evaluate.energy_shell`). Used by
+`graphqd rollout --conserve …` and `graphqd evaluate --conserve …`.
+"""
+from __future__ import annotations
+
+import functools
+
+from graphqd.errors import GraphqdError
+from graphqd.evaluate.energy_shell import EnergyShell
+from graphqd.evaluate.isospectral import Isospectral
+from graphqd.physics import holstein
+
+INVARIANTS = ("spectrum", "energy")  # in the order they are projected onto
+
+
+def invariant_projection(conserve, params: holstein.HolsteinParams, spec):
+    """A maker of `rollout` constraints that keep each chain's `conserve` invariants at their values
+    in a given initial state (spectrum of ρ first, then the energy through (Q, P)); checked here,
+    before anything runs. Returns make(initial) -> constraint or None."""
+    unknown = sorted(set(conserve) - set(INVARIANTS))
+    if unknown:
+        raise GraphqdError(f"--conserve {unknown[0]} is not known; allowed: {', '.join(INVARIANTS)}")
+    iso = Isospectral(params.n_sites, params.boundary == "periodic", spec) if "spectrum" in conserve else None
+    shell = EnergyShell(params, spec) if "energy" in conserve else None
+
+    def make(initial: dict):
+        steps = []
+        if iso is not None:
+            steps.append(functools.partial(iso.project, spectrum=iso.spectrum(initial)))
+        if shell is not None:
+            steps.append(functools.partial(shell.project, target=shell.energy(initial)))
+        if not steps:
+            return None
+
+        def constraint(state: dict) -> dict:
+            for step in steps:
+                state = step(state)
+            return state
+        return constraint
+    return make
