@@ -55,18 +55,23 @@ fi
 
 if [[ $stage == climate ]]; then
   # experiment 7 with invariant projections (graphqd rollout --conserve): 32 held-out quenches, seed 4242,
-  # t = 0 ... 800; each model free-running from t = 0, bare and projected. Rollout files resume when rerun.
+  # t = 0 ... 800; each model free-running from t = 0, projected, and also bare for the models in BARE.
+  # Rollout files resume when rerun.  Results: bash run_deep.sh climate strang_graph strang_graph_ft small_graph small_cnn
+  BARE=${BARE:-"strang_graph strang_graph_ft"}
   [[ -f data/deep_climate.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
     --out data/deep_climate.h5 --set trajectories=32 --set seed=4242 \
     --set integrator.t_final=$(echo "$CLIMATE_STEPS * 0.08" | bc)
   args=()
   for m in $models; do
     run=runs/holstein_parc/deep_$m
-    $GQD --threads 1 rollout --checkpoint $run --data data/deep_climate.h5 --steps $CLIMATE_STEPS \
-      --out $run/rollout_climate.h5
+    if [[ " $BARE " == *" $m "* ]]; then
+      $GQD --threads 1 rollout --checkpoint $run --data data/deep_climate.h5 --steps $CLIMATE_STEPS \
+        --out $run/rollout_climate.h5
+      args+=(--rollout "$m=$run/rollout_climate.h5")
+    fi
     $GQD --threads 1 rollout --checkpoint $run --data data/deep_climate.h5 --steps $CLIMATE_STEPS \
       --conserve spectrum --conserve energy --out $run/rollout_climate_conserve.h5
-    args+=(--rollout "$m=$run/rollout_climate.h5" --rollout "$m, projected=$run/rollout_climate_conserve.h5")
+    args+=(--rollout "$m, projected=$run/rollout_climate_conserve.h5")
   done
   $PY $HERE/climate_projection.py --truth data/deep_climate.h5 "${args[@]}" --out-dir $RES
 fi

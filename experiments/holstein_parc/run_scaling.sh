@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 6, experiment 8 (scaling) at REDUCED CPU SCALE: the width-32 shallow-quench models of experiment 1
 # (trained at L = 8, run_shallow.sh) on chains of L = 8 ... 1024, against the exact Ehrenfest solver.
-# Run from the repository root:  bash experiments/holstein_parc/run_scaling.sh [time|rollout|errors|report|all]
+# Run from the repository root:  bash experiments/holstein_parc/run_scaling.sh [time|rollout|errors|report|all|deep]
 # Every command uses ONE CPU thread. Rollouts go to runs/holstein_parc/scaling/ (ignored by git); the committed
 # results are experiments/holstein_parc/results/scaling.{csv,json,png}.
 # Needs runs/holstein_parc/shallow_small_{graph,cnn} and data/shallow_test.h5 (bash run_shallow.sh data train).
@@ -59,5 +59,24 @@ fi
 if [[ $stage == report || $stage == all ]]; then
   $PY $HERE/scaling.py report --timing $OUT/timing.json $OUT/timing_512.json --errors $OUT/errors.json --out-dir $RES \
     ${WALL_TIME:+--wall-time $WALL_TIME}
+fi
+if [[ $stage == deep ]]; then
+  # (d) the deep quench: the L = 8 deep models (run_deep.sh) on fresh deep quenches of L = 32, 64, 256 sites
+  # (recipe and seeds of data/deep_test.h5), 1000 steps (t = 80: nucleation and domain growth), bare and with
+  # --conserve energy, against the exact trajectory at the same L; statistics in results/deep_scaling.*
+  args=()
+  for L in 32 64 256; do
+    runs=$([[ $L == 256 ]] && echo 2 || echo 4)
+    for m in strang_graph small_cnn; do
+      [[ $m == small_cnn && $L == 256 ]] && continue          # O(L^2) per step and diverges already at L = 8
+      for c in "" energy; do
+        f=$OUT/deep_${m}${c:+_$c}_L$L.h5
+        $GQD --threads 1 rollout --checkpoint runs/holstein_parc/deep_$m --data data/deep_test.h5 --steps 1000 \
+          --lattice $L --runs $runs ${c:+--conserve $c} --out $f
+        args+=(--rollout "$m${c:+, $c}:$L=$f")
+      done
+    done
+  done
+  $PY $HERE/deep_scaling.py "${args[@]}" --out-dir $RES
 fi
 echo "run_scaling.sh $stage: $(( $(date +%s) - t_start )) s"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 6, experiment 1 at REDUCED CPU SCALE: shallow quench g 0.5 -> 0.8, L = 8.
-# Run from the repository root:  bash experiments/holstein_parc/run_shallow.sh [data|train|eval|plot|all] [models...]
+# Run from the repository root:  bash experiments/holstein_parc/run_shallow.sh [data|train|eval|plot|all|conserve] [models...]
 # A model NAME is trained by shallow_NAME.yaml into runs/holstein_parc/shallow_NAME; the *_ft models fine-tune
 # (train.init_from) the model named before them, so keep that order.
 # Every command uses one CPU thread. Data go to data/ and runs to runs/ (both ignored by git);
@@ -48,4 +48,20 @@ if [[ $stage == plot || $stage == all ]]; then
   for m in $models; do args+=(--model "$m=runs/holstein_parc/shallow_$m"); done
   $PY $HERE/shallow_quench.py --truth data/shallow_clean.h5 --test-truth data/shallow_test.h5 "${args[@]}" \
     --steps 400 --out-dir $RES
+fi
+
+if [[ $stage == conserve ]]; then
+  # the same rollouts projected onto the invariants of the exact dynamics (graphqd rollout --conserve)
+  args=()
+  for m in $models; do
+    run=runs/holstein_parc/shallow_$m
+    rm -f $run/rollout_clean_conserve.h5 $run/rollout_test_conserve.h5
+    $GQD --threads 1 rollout --checkpoint $run --data data/shallow_clean.h5 --steps 2500 \
+      --conserve spectrum --conserve energy --out $run/rollout_clean_conserve.h5
+    $GQD --threads 1 rollout --checkpoint $run --data data/shallow_test.h5 --steps 400 \
+      --conserve spectrum --conserve energy --out $run/rollout_test_conserve.h5
+    args+=(--model "$m=$run")
+  done
+  $PY $HERE/shallow_quench.py --truth data/shallow_clean.h5 --test-truth data/shallow_test.h5 "${args[@]}" \
+    --steps 400 --suffix _conserve --out-dir $RES
 fi

@@ -158,8 +158,11 @@ def main(argv=None) -> int:
                    help="a model's run directory holding rollout_clean.h5 (repeatable)")
     p.add_argument("--steps", type=int, default=400, help="rollout steps of the comparison (default 400, t = 32)")
     p.add_argument("--snapshots", type=int, nargs="+", default=None, help="steps shown as snapshots")
+    p.add_argument("--suffix", default="", help="read rollout_clean{SUFFIX}.h5 and rollout_test{SUFFIX}.h5 "
+                                                "(e.g. _conserve) and add SUFFIX to every output name")
     p.add_argument("--out-dir", required=True)
     args = p.parse_args(argv)
+    sfx = args.suffix
     os.makedirs(args.out_dir, exist_ok=True)
     models = dict(item.split("=", 1) for item in args.model)
 
@@ -171,17 +174,17 @@ def main(argv=None) -> int:
     preds, curves, long_curves, test_curves = {}, {}, {}, {}
     test_truth = load(args.test_truth) if args.test_truth else None
     for name, run in models.items():
-        preds[name] = load(os.path.join(run, "rollout_clean.h5"))
+        preds[name] = load(os.path.join(run, f"rollout_clean{sfx}.h5"))
         full = rmse(preds[name], truth, preds[name]["Q"].shape[1] - 1)
         long_curves[name] = full["total"][0]
         curves[name] = {k: v[0, :steps + 1] for k, v in full.items()}
         if test_truth is not None:
-            pt = load(os.path.join(run, "rollout_test.h5"))
+            pt = load(os.path.join(run, f"rollout_test{sfx}.h5"))
             test_curves[name] = {k: v.mean(0) for k, v in rmse(pt, test_truth, steps).items()}
 
-    write_csv(os.path.join(args.out_dir, "shallow_quench.csv"), truth["t"], curves, steps)
+    write_csv(os.path.join(args.out_dir, f"shallow_quench{sfx}.csv"), truth["t"], curves, steps)
     if test_curves:
-        write_csv(os.path.join(args.out_dir, "shallow_quench_test.csv"), test_truth["t"], test_curves, steps)
+        write_csv(os.path.join(args.out_dir, f"shallow_quench_test{sfx}.csv"), test_truth["t"], test_curves, steps)
 
     summary = {}
     for name, run in models.items():
@@ -210,7 +213,7 @@ def main(argv=None) -> int:
             tc = test_curves[name]
             out[f"test_set_mean_rmse_step{steps}"] = {k: float(tc[k][steps]) for k in ("Q", "P", "rho", "total")}
             out[f"test_set_rmse_Q_step{steps}_over_A"] = float(tc["Q"][steps] / amplitude)
-        for label in ("metrics_test", "metrics_clean"):
+        for label in ("metrics_test", "metrics_clean") if not sfx else ():
             path = os.path.join(run, f"{label}.json")
             if os.path.exists(path):
                 with open(path) as f:
@@ -219,7 +222,7 @@ def main(argv=None) -> int:
                     curve = ev.pop("rollout_rmse_total")
                     ev["rollout_rmse_total_every_100"] = curve[99::100]
                 out[f"graphqd_evaluate_{label.split('_')[1]}"] = ev
-        with open(os.path.join(args.out_dir, f"metrics_{name}.json"), "w") as f:
+        with open(os.path.join(args.out_dir, f"metrics_{name}{sfx}.json"), "w") as f:
             json.dump(out, f, indent=1)
         summary[name] = out
         print(f"{name:14s} RMSE_Q(step {steps}) = {c['Q'][steps]:.3e} = {100 * c['Q'][steps] / amplitude:.2f}% of A "
@@ -227,7 +230,7 @@ def main(argv=None) -> int:
               f"RMSE total {c['total'][steps]:.3e}; {n_long}-step RMSE_Q {q_long[-1]:.3e}")
 
     snaps = args.snapshots or sorted({s for s in (50, 100, 200, steps) if s <= steps})
-    figure(os.path.join(args.out_dir, "shallow_quench.png"), truth, preds, curves, long_curves, steps, snaps)
+    figure(os.path.join(args.out_dir, f"shallow_quench{sfx}.png"), truth, preds, curves, long_curves, steps, snaps)
     return 0
 
 
