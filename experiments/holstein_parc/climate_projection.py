@@ -18,7 +18,8 @@ climate_projection.png (C(τ) of φ_Q and φ_ρ, the marginals of Q and ρ_ii, e
 Usage (from the repository root; run_deep.sh climate drives it):
     python experiments/holstein_parc/climate_projection.py --truth data/deep_climate.h5 \
         --rollout "graph PARC=runs/.../rollout_climate.h5" \
-        --rollout "graph PARC, projected=runs/.../rollout_climate_conserve.h5" --out-dir experiments/holstein_parc/results
+        --rollout "graph PARC, projected=runs/.../rollout_climate_conserve.h5" \
+        --out-dir experiments/holstein_parc/results
 """
 from __future__ import annotations
 
@@ -52,9 +53,10 @@ def climate(pred: dict, truth: dict, burn_in: int, max_lag: int) -> dict:
     C_pred = [metrics.autocorrelation(p[:, burn_in:], max_lag) for p in phis(pred)]
     C_truth = [metrics.autocorrelation(p[:, burn_in:n], max_lag) for p in phis(truth)]
     diag = lambda d: np.real(np.diagonal(d["rho"][:, burn_in:n], axis1=-2, axis2=-1))  # noqa: E731
-    w1 = {"Q": (pred["Q"][:, burn_in:], truth["Q"][:, burn_in:n]), "P": (pred["P"][:, burn_in:], truth["P"][:, burn_in:n]),
-          "rho_ii": (diag(pred), diag(truth))}
-    return {"autocorr_maxdiff": {k: float(np.abs(a - b).max()) for k, a, b in zip(("phi_Q", "phi_rho"), C_pred, C_truth)},
+    w1 = {"Q": (pred["Q"][:, burn_in:], truth["Q"][:, burn_in:n]),
+          "P": (pred["P"][:, burn_in:], truth["P"][:, burn_in:n]), "rho_ii": (diag(pred), diag(truth))}
+    names = ("phi_Q", "phi_rho")
+    return {"autocorr_maxdiff": {k: float(np.abs(a - b).max()) for k, a, b in zip(names, C_pred, C_truth)},
             "wasserstein_over_std": {k: float(metrics.wasserstein1(a, b) / b.std()) for k, (a, b) in w1.items()},
             "C": C_pred}
 

@@ -79,7 +79,8 @@ def main() -> None:
                    "device": args.device_note, "late_steps_from": args.late, "rows": rows}, f, indent=1)
     with open(os.path.join(args.out_dir, "deep_scaling.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["model", "L", "runs", "conserve", "rmse_over_sigma_100", "rmse_over_sigma_400", "rmse_over_sigma_last",
+        w.writerow(["model", "L", "runs", "conserve",
+                    "rmse_over_sigma_100", "rmse_over_sigma_400", "rmse_over_sigma_last",
                     "polaron_fraction", "polaron_fraction_exact", "wasserstein_Q_over_std", "energy_drift_per_site",
                     "energy_drift_per_site_exact", "finite"])
         for r in rows:

@@ -13,7 +13,7 @@ each step ρ is replaced by the nearest matrix with the initial spectrum,
 the orthogonal projection onto the isospectral manifold in the Frobenius norm
 (Calvo, Iserles, Zanna, Math. Comp. 66, 1461 (1997), projection methods for isospectral
 flows). It keeps Hermiticity and the trace exactly. The eigen-decomposition is dense, O(L³)
-per chain, so it needs the whole matrix in the band (band_radius ≥ L/2 on a ring); it is
+per chain, so it needs the whole matrix in the band (band_radius ≥ L/2 on a ring, L − 1 open); it is
 meant for the small lattices on which climate statistics are taken.
 
 Shapes: ρ band (count·M, 2) in the band-graph order of `graphqd.data.holstein`.
@@ -32,8 +32,9 @@ class Isospectral:
 
     def __init__(self, L: int, periodic: bool, spec: HolsteinGraphSpec):
         if graph_fields(L, periodic, spec)["pairs"].size(1) != L * L:
+            needed = L // 2 if periodic else L - 1
             raise GraphqdError(f"spectrum conservation needs the whole density matrix, but band_radius = "
-                               f"{spec.band_radius} on {L} sites leaves entries out (use band_radius >= {L // 2})")
+                               f"{spec.band_radius} on {L} sites leaves entries out (use band_radius >= {needed})")
         self.L, self.periodic, self.spec = L, periodic, spec
 
     def _dense(self, state: dict) -> torch.Tensor:
