@@ -11,7 +11,7 @@ RES=$HERE/results
 CLIMATE_STEPS=${CLIMATE_STEPS:-10000}   # free-running climate rollout from t = 0 (test truth simulated as long)
 MID=${MID:-1000}                        # snapshot (t = 80) of the mid-trajectory rollouts
 stage=${1:-all}; shift || true
-models=${*:-"small_graph small_cnn strang_graph strang_graph_ft"}   # deep_NAME.yaml trains runs/holstein_parc/deep_NAME
+models=${*:-"small_graph small_cnn strang_graph strang_graph_ft strang_cnn"}   # deep_NAME.yaml trains runs/holstein_parc/deep_NAME
 mkdir -p data "$RES"
 
 if [[ $stage == data || $stage == all ]]; then
@@ -56,8 +56,8 @@ fi
 if [[ $stage == climate ]]; then
   # experiment 7 with invariant projections (graphqd rollout --conserve): 32 held-out quenches, seed 4242,
   # t = 0 ... 800; each model free-running from t = 0, projected, and also bare for the models in BARE.
-  # Rollout files resume when rerun.  Results: bash run_deep.sh climate strang_graph strang_graph_ft small_graph small_cnn
-  BARE=${BARE:-"strang_graph strang_graph_ft"}
+  # Rollout files resume when rerun.  Results: bash run_deep.sh climate strang_graph strang_graph_ft strang_cnn small_graph small_cnn
+  BARE=${BARE:-"strang_graph strang_graph_ft strang_cnn"}
   [[ -f data/deep_climate.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
     --out data/deep_climate.h5 --set trajectories=32 --set seed=4242 \
     --set integrator.t_final=$(echo "$CLIMATE_STEPS * 0.08" | bc)
