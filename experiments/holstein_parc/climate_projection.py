@@ -47,6 +47,11 @@ def spectrum_drift(rho: np.ndarray) -> dict:
             "purity_curve": purity.mean(0)}
 
 
+def late_occupations(d: dict, burn_in: int) -> np.ndarray:
+    """ρ_ii of all runs, sites and frames burn_in … end, flattened."""
+    return np.real(np.diagonal(d["rho"][:, burn_in:], axis1=-2, axis2=-1)).ravel()
+
+
 def climate(pred: dict, truth: dict, burn_in: int, max_lag: int) -> dict:
     """Climate statistics of `pred` against `truth` over frames burn_in … end (equal lengths)."""
     n = pred["Q"].shape[1]
@@ -86,7 +91,7 @@ def main() -> None:
     truth_spec = spectrum_drift(truth["rho"])
     print(f"truth: {runs} runs x {truth['Q'].shape[1] - 1} steps; half vs half {floor}")
 
-    results, curves = {}, {}
+    results, curves, marginals = {}, {}, {}
     for name, path in rollouts.items():
         pred = load(path)
         with h5py.File(path, "r") as f:
@@ -102,6 +107,7 @@ def main() -> None:
                              f"({runs} runs x {truth['Q'].shape[1] - 1} steps), burn-in {b} and lag {args.max_lag}")
         stats = climate(pred, truth, b, args.max_lag)
         curves[name] = stats.pop("C")
+        marginals[name] = (pred["Q"][:, b:].ravel(), late_occupations(pred, b))
         inv = invariants(pred, params)
         energy = inv.pop("energy_per_site")
         spec = spectrum_drift(pred["rho"])
@@ -133,11 +139,11 @@ def main() -> None:
                "models": {k: {kk: vv for kk, vv in v.items() if not kk.endswith("_curve")} for k, v in results.items()}}
     with open(os.path.join(args.out_dir, "climate_projection.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    figure(os.path.join(args.out_dir, "climate_projection.png"), truth, C_truth, curves, results, rollouts, b, dt,
+    figure(os.path.join(args.out_dir, "climate_projection.png"), truth, C_truth, curves, results, marginals, b, dt,
            truth_spec, float(truth_inv["energy_per_site"].mean()))
 
 
-def figure(path, truth, C_truth, curves, results, rollouts, b, dt, truth_spec, truth_energy) -> None:
+def figure(path, truth, C_truth, curves, results, marginals, b, dt, truth_spec, truth_energy) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -152,12 +158,10 @@ def figure(path, truth, C_truth, curves, results, rollouts, b, dt, truth_spec, t
     bins_Q = np.linspace(-5, 5, 81)
     ax[0, 2].hist(truth["Q"][:, b:].ravel(), bins_Q, density=True, histtype="step", color="k", lw=2.5, label="exact")
     bins_n = np.linspace(-0.1, 1.1, 61)
-    diag = lambda d: np.real(np.diagonal(d["rho"][:, b:], axis1=-2, axis2=-1)).ravel()  # noqa: E731
-    ax[1, 0].hist(diag(truth), bins_n, density=True, histtype="step", color="k", lw=2.5, label="exact")
-    for name, p in rollouts.items():
-        pred = load(p)
-        ax[0, 2].hist(pred["Q"][:, b:].ravel(), bins_Q, density=True, histtype="step", label=name)
-        ax[1, 0].hist(diag(pred), bins_n, density=True, histtype="step", label=name)
+    ax[1, 0].hist(late_occupations(truth, b), bins_n, density=True, histtype="step", color="k", lw=2.5, label="exact")
+    for name, (Q, occupations) in marginals.items():
+        ax[0, 2].hist(Q, bins_Q, density=True, histtype="step", label=name)
+        ax[1, 0].hist(occupations, bins_n, density=True, histtype="step", label=name)
     ax[0, 2].set(xlabel="Q_i", ylabel="density", title=f"marginal of Q (steps ≥ {b})")
     ax[1, 0].set(xlabel="ρ_ii", ylabel="density", title=f"marginal of ρ_ii (steps ≥ {b})")
     t_frames = np.arange(0, truth["Q"].shape[1], 100) * dt

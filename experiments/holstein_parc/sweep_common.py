@@ -27,17 +27,11 @@ from graphqd.train import train
 
 def scale_note(run: str) -> str:
     """What the checkpoint of `run` was trained with (the reduced scale of these CPU runs)."""
-    from graphqd.train import checkpoint as ckpt
     state = ckpt.load(run)
     model = state.config["model"]
     return (f"REDUCED CPU SCALE: {model['name']} width {model['width']}, splitting "
             f"{model.get('splitting', 'simultaneous')}, {state.step} optimiser steps, "
             f"{len(state.dataset.get('splits', {}).get('train', []))} training trajectories")
-
-def load(path: str) -> dict:
-    with h5py.File(path, "r") as f:
-        return {"Q": f["Q"][...].astype(np.float64), "P": f["P"][...].astype(np.float64),
-                "rho": f["rho"][...].astype(np.complex128), "t": f["t"][...].astype(np.float64)}
 
 
 def device_name() -> str:

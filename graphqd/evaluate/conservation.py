@@ -9,8 +9,6 @@ initial state: "spectrum", the eigenvalues of ρ (`graphqd.evaluate.isospectral`
 """
 from __future__ import annotations
 
-import functools
-
 from graphqd.errors import GraphqdError
 from graphqd.evaluate.energy_shell import EnergyShell
 from graphqd.evaluate.isospectral import Isospectral
@@ -30,17 +28,16 @@ def invariant_projection(conserve, params: holstein.HolsteinParams, spec):
     shell = EnergyShell(params, spec) if "energy" in conserve else None
 
     def make(initial: dict):
-        steps = []
-        if iso is not None:
-            steps.append(functools.partial(iso.project, spectrum=iso.spectrum(initial)))
-        if shell is not None:
-            steps.append(functools.partial(shell.project, target=shell.energy(initial)))
-        if not steps:
+        if iso is None and shell is None:
             return None
+        spectrum = iso.spectrum(initial) if iso is not None else None
+        energy = shell.energy(initial) if shell is not None else None
 
         def constraint(state: dict) -> dict:
-            for step in steps:
-                state = step(state)
+            if iso is not None:
+                state = iso.project(state, spectrum)
+            if shell is not None:
+                state = shell.project(state, energy)
             return state
         return constraint
     return make

@@ -44,50 +44,54 @@ class EnergyShell:
             raise GraphqdError("energy conservation is available for chains only")
         L = params.n_sites
         pairs = graph_fields(L, params.boundary == "periodic", spec)["pairs"]
-        adjacency = neighbour_table(params.shape, params.boundary).adjacency()
         # Tr(h₀ρ) = −t Σ_ij A_ij Re ρ_ji: weight of each band entry (i, j) is A_ji
-        self.hop_weight = -params.hopping * adjacency[pairs[1], pairs[0]]
-        missing = adjacency.sum() - adjacency[pairs[1], pairs[0]].sum()
-        if missing > 0:
+        adjacency = neighbour_table(params.shape, params.boundary).adjacency()
+        bonds = adjacency[pairs[1], pairs[0]]
+        if bonds.sum() < adjacency.sum():
             raise GraphqdError(f"energy conservation needs the nearest-neighbour entries of ρ, but the model's "
                                f"band_radius = {spec.band_radius} leaves them out")
+        self.hop_weight = -params.hopping * bonds
         self.diagonal = (pairs[0] == pairs[1]).nonzero().squeeze(1)
         self.params, self.L, self.M = params, L, pairs.size(1)
 
-    def _split(self, state: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _split(self, state: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Q, P (count, L), ρ band (count, M, 2) and occupations n (count, L), float64."""
         Q = state[K.Q].double().reshape(-1, self.L)
         P = state[K.P].double().reshape(-1, self.L)
         rho = state[K.RHO].double().reshape(-1, self.M, 2)
-        return Q, P, rho
+        return Q, P, rho, rho[:, self.diagonal.to(rho.device), 0]
 
-    def potential(self, state: dict) -> torch.Tensor:
-        """V(Q, ρ) per chain, (count,) float64."""
-        Q, _, rho = self._split(state)
+    def _potential(self, Q: torch.Tensor, rho: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
         p = self.params
-        n = rho[:, self.diagonal.to(rho.device), 0]
         electrons = (rho[..., 0] * self.hop_weight.to(rho.device)).sum(-1)
         return electrons - p.g * ((n - 0.5) * Q).sum(-1) + p.stiffness * (Q ** 2).sum(-1) / 2
 
+    def _kinetic(self, P: torch.Tensor) -> torch.Tensor:
+        return (P ** 2).sum(-1) / (2 * self.params.mass)
+
+    def potential(self, state: dict) -> torch.Tensor:
+        """V(Q, ρ) per chain, (count,) float64."""
+        Q, _, rho, n = self._split(state)
+        return self._potential(Q, rho, n)
+
     def kinetic(self, state: dict) -> torch.Tensor:
         """T(P) per chain, (count,) float64."""
-        _, P, _ = self._split(state)
-        return (P ** 2).sum(-1) / (2 * self.params.mass)
+        return self._kinetic(self._split(state)[1])
 
     def energy(self, state: dict) -> torch.Tensor:
         """E per chain, (count,) float64; equals `physics.holstein.energy` on the dense state."""
-        return self.kinetic(state) + self.potential(state)
+        Q, P, rho, n = self._split(state)
+        return self._kinetic(P) + self._potential(Q, rho, n)
 
     def project(self, state: dict, target: torch.Tensor) -> dict:
         """The state with (Q, P) moved along ∇E so that E = target per chain (see the module docstring)."""
-        Q, P, rho = self._split(state)
+        Q, P, rho, n = self._split(state)
         p = self.params
-        n = rho[:, self.diagonal.to(rho.device), 0]
         grad_Q, grad_P = p.stiffness * Q - p.g * (n - 0.5), P / p.mass
         G = (grad_Q ** 2).sum(-1) + (grad_P ** 2).sum(-1)
-        H = p.stiffness * (grad_Q ** 2).sum(-1) / 2 + (grad_P ** 2).sum(-1) / (2 * p.mass)
-        excess = self.energy(state) - target
+        H = (p.stiffness * (grad_Q ** 2).sum(-1) / 2 + self._kinetic(grad_P)).clamp(min=1e-300)
+        excess = self._kinetic(P) + self._potential(Q, rho, n) - target
         discriminant = G ** 2 - 4 * H * excess
-        H = H.clamp(min=1e-300)
         s = torch.where(discriminant >= 0, 2 * excess / (G + discriminant.clamp(min=0).sqrt()).clamp(min=1e-300),
                         G / (2 * H))
         Q, P = Q - s[:, None] * grad_Q, P - s[:, None] * grad_P
