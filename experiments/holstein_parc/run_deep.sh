@@ -11,7 +11,8 @@ RES=$HERE/results
 CLIMATE_STEPS=${CLIMATE_STEPS:-10000}   # free-running climate rollout from t = 0 (test truth simulated as long)
 MID=${MID:-1000}                        # snapshot (t = 80) of the mid-trajectory rollouts
 stage=${1:-all}; shift || true
-models=${*:-"small_graph small_cnn strang_graph strang_graph_ft strang_cnn"}   # deep_NAME.yaml trains runs/holstein_parc/deep_NAME
+# deep_NAME.yaml trains runs/holstein_parc/deep_NAME; a fine-tune follows the run it starts from
+models=${*:-"small_graph small_cnn strang_graph strang_graph_ft strang_cnn strang_cnn_ft strang_graph_long strang_cnn_long strang_graph_long2"}
 mkdir -p data "$RES"
 
 if [[ $stage == data || $stage == all ]]; then
@@ -28,6 +29,9 @@ fi
 
 if [[ $stage == train || $stage == all ]]; then
   [[ -f data/deep_many.h5 ]] || bash $HERE/run_sweeps.sh data   # deep_strang_graph trains on data/deep_many.h5
+  # the *_long fine-tunes train on 128 quenches (seed 5) that reach t = 800, the domain phase of experiment 7
+  [[ -f data/deep_long.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
+    --out data/deep_long.h5 --set trajectories=128 --set seed=5 --set integrator.t_final=800
   for m in $models; do
     $GQD train --config $HERE/deep_$m.yaml      # train.threads = 1 in the config
   done
@@ -56,8 +60,9 @@ fi
 if [[ $stage == climate ]]; then
   # experiment 7 with invariant projections (graphqd rollout --conserve): 32 held-out quenches, seed 4242,
   # t = 0 ... 800; each model free-running from t = 0, projected, and also bare for the models in BARE.
-  # Rollout files resume when rerun.  Results: bash run_deep.sh climate strang_graph strang_graph_ft strang_cnn small_graph small_cnn
-  BARE=${BARE:-"strang_graph strang_graph_ft strang_cnn"}
+  # Rollout files resume when rerun.  Results: bash run_deep.sh climate strang_graph strang_graph_ft strang_graph_long \
+  #   strang_graph_long2 strang_cnn strang_cnn_long small_graph small_cnn
+  BARE=${BARE:-"strang_graph strang_graph_ft strang_graph_long strang_graph_long2 strang_cnn strang_cnn_long"}
   [[ -f data/deep_climate.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
     --out data/deep_climate.h5 --set trajectories=32 --set seed=4242 \
     --set integrator.t_final=$(echo "$CLIMATE_STEPS * 0.08" | bc)
