@@ -10,7 +10,9 @@ over rollout steps --burn-in ... end, as ``deep_quench.py``:
 * Wasserstein-1 distance of the marginals of Q (acceptance: ≤ 0.1 std(Q)), P and ρ_ii over their std;
 * the invariants along the rollout: energy per site, trace, Hermiticity, and the spectrum of ρ (max |Δλ|
   and Tr ρ²), which the exact (unitary) dynamics conserves;
-* the sampling floor: the same statistics between the two halves of the exact ensemble.
+* the sampling floor: the same statistics between the two halves of the exact ensemble, and (--reference) between
+  the truth and an independent exact ensemble of the same size, which is what a statistically perfect
+  surrogate would score.
 
 Writes to --out-dir: climate_projection.csv (C(τ) of truth and rollouts), climate_projection.json and
 climate_projection.png (C(τ) of φ_Q and φ_ρ, the marginals of Q and ρ_ii, energy per site and Tr ρ² vs t).
@@ -71,6 +73,8 @@ def main() -> None:
     ap.add_argument("--truth", required=True, help="exact store of the held-out quenches (as long as the rollouts)")
     ap.add_argument("--rollout", action="append", required=True, metavar="NAME=PATH")
     ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--reference", help="a second exact store, same size, other seed: the score of a statistically "
+                                        "perfect surrogate against the same truth (the floor at the full ensemble size)")
     ap.add_argument("--burn-in", type=int, default=1000, help="statistics use rollout steps >= this")
     ap.add_argument("--max-lag", type=int, default=250)
     ap.add_argument("--device-note", default="CPU, 1 thread")
@@ -90,6 +94,14 @@ def main() -> None:
     truth_inv = invariants(truth, params)
     truth_spec = spectrum_drift(truth["rho"])
     print(f"truth: {runs} runs x {truth['Q'].shape[1] - 1} steps; half vs half {floor}")
+    if args.reference:
+        reference = load(args.reference)
+        if reference["Q"].shape != truth["Q"].shape:
+            raise SystemExit(f"--reference {args.reference}: shape {reference['Q'].shape} differs from the truth's "
+                             f"{truth['Q'].shape}")
+        independent = climate(reference, truth, b, args.max_lag)
+        independent.pop("C")
+        print(f"independent exact ensemble ({args.reference}) vs truth: {independent}")
 
     results, curves, marginals = {}, {}, {}
     for name, path in rollouts.items():
@@ -133,7 +145,10 @@ def main() -> None:
             w.writerow([lag, f"{lag * dt:.2f}"] + [f"{(C_truth if m == 'truth' else curves[m])[i][lag]:.5f}"
                                                    for i in range(2) for m in ["truth"] + list(curves)])
     summary = {"truth": {"store": os.path.relpath(args.truth), "runs": runs, "steps": truth["Q"].shape[1] - 1,
-                         "half_vs_half": floor, "spectrum_drift": truth_spec["spectrum_drift"],
+                         "half_vs_half": floor,
+                         "independent_ensemble": ({"store": os.path.relpath(args.reference), **independent}
+                                                  if args.reference else None),
+                         "spectrum_drift": truth_spec["spectrum_drift"],
                          "energy_drift_per_site": truth_inv["energy_drift_per_site"]},
                "target": TARGET,
                "models": {k: {kk: vv for kk, vv in v.items() if not kk.endswith("_curve")} for k, v in results.items()}}

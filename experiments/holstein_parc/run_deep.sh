@@ -66,6 +66,10 @@ if [[ $stage == climate ]]; then
   [[ -f data/deep_climate.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
     --out data/deep_climate.h5 --set trajectories=32 --set seed=4242 \
     --set integrator.t_final=$(echo "$CLIMATE_STEPS * 0.08" | bc)
+  # an independent exact ensemble of the same size (seed 4343): what a statistically perfect surrogate scores
+  [[ -f data/deep_climate_b.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
+    --out data/deep_climate_b.h5 --set trajectories=32 --set seed=4343 \
+    --set integrator.t_final=$(echo "$CLIMATE_STEPS * 0.08" | bc)
   args=()
   for m in $models; do
     run=runs/holstein_parc/deep_$m
@@ -78,5 +82,6 @@ if [[ $stage == climate ]]; then
       --conserve spectrum --conserve energy --out $run/rollout_climate_conserve.h5
     args+=(--rollout "$m, projected=$run/rollout_climate_conserve.h5")
   done
-  $PY $HERE/climate_projection.py --truth data/deep_climate.h5 "${args[@]}" --out-dir $RES
+  $PY $HERE/climate_projection.py --truth data/deep_climate.h5 --reference data/deep_climate_b.h5 "${args[@]}" \
+    --out-dir $RES
 fi
