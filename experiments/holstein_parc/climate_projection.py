@@ -159,15 +159,20 @@ def main() -> None:
 
 
 def figure(path, truth, C_truth, curves, results, marginals, b, dt, truth_spec, truth_energy) -> None:
+    """One colour per checkpoint, dashed when projected; diverged rollouts are left out of the invariant panels."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    checkpoints = list(dict.fromkeys(r["checkpoint"] for r in results.values()))
+    cmap = plt.get_cmap("tab20" if len(checkpoints) > 10 else "tab10")
+    style = {name: {"color": cmap(checkpoints.index(r["checkpoint"])), "ls": "--" if r["conserve"] else "-"}
+             for name, r in results.items()}
     fig, ax = plt.subplots(2, 3, figsize=(15, 8))
     lag = np.arange(len(C_truth[0])) * dt
     for i, label in enumerate(("φ_Q", "φ_ρ")):
         ax[0, i].plot(lag, C_truth[i], "k", lw=2.5, label="exact")
         for name, C in curves.items():
-            ax[0, i].plot(lag, C[i], label=name)
+            ax[0, i].plot(lag, C[i], label=name, **style[name])
         ax[0, i].set(xlabel="lag τ", ylabel=f"C(τ) of {label}", title=f"autocorrelation of {label}")
     ax[0, 0].legend(fontsize=7)
     bins_Q = np.linspace(-5, 5, 81)
@@ -175,18 +180,22 @@ def figure(path, truth, C_truth, curves, results, marginals, b, dt, truth_spec, 
     bins_n = np.linspace(-0.1, 1.1, 61)
     ax[1, 0].hist(late_occupations(truth, b), bins_n, density=True, histtype="step", color="k", lw=2.5, label="exact")
     for name, (Q, occupations) in marginals.items():
-        ax[0, 2].hist(Q, bins_Q, density=True, histtype="step", label=name)
-        ax[1, 0].hist(occupations, bins_n, density=True, histtype="step", label=name)
+        ax[0, 2].hist(Q, bins_Q, density=True, histtype="step", label=name, **style[name])
+        ax[1, 0].hist(occupations, bins_n, density=True, histtype="step", label=name, **style[name])
     ax[0, 2].set(xlabel="Q_i", ylabel="density", title=f"marginal of Q (steps ≥ {b})")
     ax[1, 0].set(xlabel="ρ_ii", ylabel="density", title=f"marginal of ρ_ii (steps ≥ {b})")
     t_frames = np.arange(0, truth["Q"].shape[1], 100) * dt
+    diverged = [name for name, r in results.items() if not r["acceptance"]["bounded"]]
     for name, r in results.items():
-        ax[1, 1].plot(t_frames[:len(r["energy_curve"])], r["energy_curve"], label=name)
-        ax[1, 2].plot(t_frames[:len(r["purity_curve"])], r["purity_curve"], label=name)
+        if name not in diverged:
+            ax[1, 1].plot(t_frames[:len(r["energy_curve"])], r["energy_curve"], label=name, **style[name])
+            ax[1, 2].plot(t_frames[:len(r["purity_curve"])], r["purity_curve"], label=name, **style[name])
     ax[1, 1].axhline(truth_energy, color="k", lw=2.5, label="exact")
     ax[1, 2].plot(t_frames, truth_spec["purity_curve"], "k", lw=2.5, label="exact")
-    ax[1, 1].set(xlabel="t", ylabel="E / L (run mean)", title="energy per site")
+    left_out = f" (diverged, not shown: {', '.join(diverged)})" if diverged else ""
+    ax[1, 1].set(xlabel="t", ylabel="E / L (run mean)", title="energy per site" + left_out)
     ax[1, 2].set(xlabel="t", ylabel="Tr ρ² (run mean)", title="purity (spectrum of ρ)")
+    ax[1, 1].title.set_fontsize(8 if diverged else 12)
     fig.suptitle(f"deep quench g 0 → 2.0, L = 8: climate of {truth['Q'].shape[0]} held-out quenches, "
                  f"{truth['Q'].shape[1] - 1}-step rollouts")
     fig.tight_layout()
