@@ -268,7 +268,7 @@ def main() -> None:
         at = lambda c, s: {k: float(c[k][:, s].mean()) for k in ("Q", "P", "rho", "total")} if s < c["Q"].shape[1] else None
         results[name] = {
             "model": name, "label": LABELS.get(name, name), "run_dir": os.path.relpath(run),
-            "scale": scale_note(run),
+            "scale": scale_note(run, int(pred["attrs"]["surrogate_step"])),
             "device": args.device_note,
             "parameter_count": ev.get("test", {}).get("parameter_count"),
             "acceptance": {
@@ -379,6 +379,9 @@ def figure(path, args, test, truth_C, truth_rho_ii, truth_inv, C, curves, preds,
         ax.hist(truth.ravel(), bins=bins, density=True, color="k", alpha=0.3, label="truth")
         for m in names:
             x = preds[m][key]
+            if not np.all(np.abs(x) < 10 * np.abs(truth).max()):   # diverged: its mass would swamp the panel
+                ax.plot([], [], color=COLOURS.get(m), label=f"{LABELS.get(m, m)} (diverged, not shown)")
+                continue
             ax.hist(np.clip(x.ravel(), bins[0], bins[-1]), bins=bins, density=True, histtype="step",
                     color=COLOURS.get(m), lw=1.5,
                     label=f"{LABELS.get(m, m)} (W1/std {metrics.wasserstein1(x, truth) / truth.std():.3f})")

@@ -63,13 +63,12 @@ if [[ $stage == climate ]]; then
   # Rollout files resume when rerun.  Results: bash run_deep.sh climate strang_graph strang_graph_ft strang_graph_long \
   #   strang_graph_long2 strang_cnn strang_cnn_long small_graph small_cnn
   BARE=${BARE:-"strang_graph strang_graph_ft strang_graph_long strang_graph_long2 strang_cnn strang_cnn_long"}
-  [[ -f data/deep_climate.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
-    --out data/deep_climate.h5 --set trajectories=32 --set seed=4242 \
-    --set integrator.t_final=$(echo "$CLIMATE_STEPS * 0.08" | bc)
-  # an independent exact ensemble of the same size (seed 4343): what a statistically perfect surrogate scores
-  [[ -f data/deep_climate_b.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
-    --out data/deep_climate_b.h5 --set trajectories=32 --set seed=4343 \
-    --set integrator.t_final=$(echo "$CLIMATE_STEPS * 0.08" | bc)
+  # deep_climate_b.h5 (seed 4343) is an independent exact ensemble: what a statistically perfect surrogate scores
+  for store_seed in "deep_climate 4242" "deep_climate_b 4343"; do
+    set -- $store_seed
+    [[ -f data/$1.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
+      --out data/$1.h5 --set trajectories=32 --set seed=$2 --set integrator.t_final=$(echo "$CLIMATE_STEPS * 0.08" | bc)
+  done
   args=()
   for m in $models; do
     run=runs/holstein_parc/deep_$m

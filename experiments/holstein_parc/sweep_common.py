@@ -25,13 +25,15 @@ from graphqd.train import checkpoint as ckpt
 from graphqd.train import train
 
 
-def scale_note(run: str) -> str:
-    """What the checkpoint of `run` was trained with (the reduced scale of these CPU runs)."""
+def scale_note(run: str, step: int | None = None) -> str:
+    """What the checkpoint of `run` was trained with (the reduced scale of these CPU runs); `step`: the step of
+    the checkpoint a rollout used, where it was not the run's latest."""
     state = ckpt.load(run)
     model = state.config["model"]
     return (f"REDUCED CPU SCALE: {model['name']} width {model['width']}, splitting "
-            f"{model.get('splitting', 'simultaneous')}, {state.step} optimiser steps, "
-            f"{len(state.dataset.get('splits', {}).get('train', []))} training trajectories")
+            f"{model.get('splitting', 'simultaneous')}, {state.step if step is None else step} optimiser steps, "
+            f"{len(state.dataset.get('splits', {}).get('train', []))} training trajectories"
+            + (f", fine-tuned from {state.config['train']['init_from']}" if state.config["train"].get("init_from") else ""))
 
 
 def device_name() -> str:
