@@ -12,7 +12,7 @@ CLIMATE_STEPS=${CLIMATE_STEPS:-10000}   # free-running climate rollout from t = 
 MID=${MID:-1000}                        # snapshot (t = 80) of the mid-trajectory rollouts
 stage=${1:-all}; shift || true
 # deep_NAME.yaml trains runs/holstein_parc/deep_NAME; a fine-tune follows the run it starts from
-models=${*:-"small_graph small_cnn strang_graph strang_graph_ft strang_cnn strang_cnn_ft strang_graph_long strang_cnn_long strang_graph_long2"}
+models=${*:-"small_graph small_cnn strang_graph strang_graph_ft strang_cnn strang_cnn_ft strang_graph_long strang_cnn_long strang_graph_long2 strang_cnn_long2"}
 mkdir -p data "$RES"
 
 if [[ $stage == data || $stage == all ]]; then
@@ -61,8 +61,8 @@ if [[ $stage == climate ]]; then
   # experiment 7 with invariant projections (graphqd rollout --conserve): 32 held-out quenches, seed 4242,
   # t = 0 ... 800; each model free-running from t = 0, projected, and also bare for the models in BARE.
   # Rollout files resume when rerun.  Results: bash run_deep.sh climate strang_graph strang_graph_ft strang_graph_long \
-  #   strang_graph_long2 strang_cnn strang_cnn_long small_graph small_cnn
-  BARE=${BARE:-"strang_graph strang_graph_ft strang_graph_long strang_graph_long2 strang_cnn strang_cnn_long"}
+  #   strang_graph_long2 strang_cnn strang_cnn_long strang_cnn_long2 small_graph small_cnn
+  BARE=${BARE:-"strang_graph strang_graph_ft strang_graph_long strang_graph_long2 strang_cnn strang_cnn_long strang_cnn_long2"}
   # deep_climate_b.h5 (seed 4343) is an independent exact ensemble: what a statistically perfect surrogate scores
   for store_seed in "deep_climate 4242" "deep_climate_b 4343"; do
     set -- $store_seed

@@ -61,10 +61,10 @@ if [[ $stage == report || $stage == all ]]; then
     ${WALL_TIME:+--wall-time $WALL_TIME}
 fi
 if [[ $stage == deep ]]; then
-  # (d) the deep quench: the deep models (run_deep.sh; strang_graph_L16 is strang_graph fine-tuned on L = 16
-  # quenches) on fresh deep quenches of L = 32, 64, 256 sites (recipe and seeds of data/deep_test.h5), 1000 steps
-  # (t = 80: nucleation and domain growth), bare and with --conserve energy, against the exact trajectory at the
-  # same L; statistics in results/deep_scaling.*
+  # (d) the deep quench: the deep models (run_deep.sh; strang_graph_long2 is trained into the domain phase,
+  # strang_graph_L16 is strang_graph fine-tuned on L = 16 quenches) on fresh deep quenches of L = 32, 64, 256
+  # sites (recipe and seeds of data/deep_test.h5), 1000 steps (t = 80: nucleation and domain growth), bare and
+  # with --conserve energy, against the exact trajectory at the same L; statistics in results/deep_scaling.*
   if [[ ! -f data/deep_L16.h5 ]]; then
     $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --out data/deep_L16.h5 \
       --set lattice.L=16 --set trajectories=128 --set seed=16 --set integrator.t_final=80
@@ -73,7 +73,7 @@ if [[ $stage == deep ]]; then
   args=()
   for L in 32 64 256; do
     runs=$([[ $L == 256 ]] && echo 2 || echo 4)
-    for m in strang_graph strang_graph_L16 small_cnn; do
+    for m in strang_graph strang_graph_long2 strang_graph_L16 small_cnn; do
       [[ $m == small_cnn && $L == 256 ]] && continue          # O(L^2) per step and diverges already at L = 8
       for c in "" energy; do
         f=$OUT/deep_${m}${c:+_$c}_L$L.h5
