@@ -159,7 +159,7 @@ def main() -> None:
 
 
 def figure(path, truth, C_truth, curves, results, marginals, b, dt, truth_spec, truth_energy) -> None:
-    """One colour per checkpoint, dashed when projected; diverged rollouts are left out of the invariant panels."""
+    """One colour per checkpoint, dashed when projected; diverged rollouts are left out of all but the C(τ) panels."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -179,20 +179,22 @@ def figure(path, truth, C_truth, curves, results, marginals, b, dt, truth_spec, 
     ax[0, 2].hist(truth["Q"][:, b:].ravel(), bins_Q, density=True, histtype="step", color="k", lw=2.5, label="exact")
     bins_n = np.linspace(-0.1, 1.1, 61)
     ax[1, 0].hist(late_occupations(truth, b), bins_n, density=True, histtype="step", color="k", lw=2.5, label="exact")
+    diverged = [name for name, r in results.items() if not r["acceptance"]["bounded"]]
     for name, (Q, occupations) in marginals.items():
+        if name in diverged:
+            continue
         ax[0, 2].hist(Q, bins_Q, density=True, histtype="step", label=name, **style[name])
         ax[1, 0].hist(occupations, bins_n, density=True, histtype="step", label=name, **style[name])
     ax[0, 2].set(xlabel="Q_i", ylabel="density", title=f"marginal of Q (steps ≥ {b})")
     ax[1, 0].set(xlabel="ρ_ii", ylabel="density", title=f"marginal of ρ_ii (steps ≥ {b})")
     t_frames = np.arange(0, truth["Q"].shape[1], 100) * dt
-    diverged = [name for name, r in results.items() if not r["acceptance"]["bounded"]]
     for name, r in results.items():
         if name not in diverged:
             ax[1, 1].plot(t_frames[:len(r["energy_curve"])], r["energy_curve"], label=name, **style[name])
             ax[1, 2].plot(t_frames[:len(r["purity_curve"])], r["purity_curve"], label=name, **style[name])
     ax[1, 1].axhline(truth_energy, color="k", lw=2.5, label="exact")
     ax[1, 2].plot(t_frames, truth_spec["purity_curve"], "k", lw=2.5, label="exact")
-    left_out = f" (diverged, not shown: {', '.join(diverged)})" if diverged else ""
+    left_out = f" (diverged, only in C(τ): {', '.join(diverged)})" if diverged else ""
     ax[1, 1].set(xlabel="t", ylabel="E / L (run mean)", title="energy per site" + left_out)
     ax[1, 2].set(xlabel="t", ylabel="Tr ρ² (run mean)", title="purity (spectrum of ρ)")
     ax[1, 1].title.set_fontsize(8 if diverged else 12)
