@@ -1,5 +1,5 @@
 """Issue 6, experiment 7 with invariant projections: the deep-quench climate of free-running surrogate
-rollouts with and without `graphqd rollout --conserve spectrum --conserve energy`, against the exact
+rollouts with and without `graphqd rollout --conserve spectrum --conserve energy` (or `energy-rho`), against the exact
 ensemble of the same held-out quenches.
 
 Reads the exact store (``graphqd simulate``, at least as long as the rollouts) and rollout stores
@@ -9,7 +9,8 @@ over rollout steps --burn-in ... end, as ``deep_quench.py``:
 * max |ΔC(τ)|, τ ≤ --max-lag, of the CDW order parameters φ_Q and φ_ρ (acceptance: ≤ 0.1);
 * Wasserstein-1 distance of the marginals of Q (acceptance: ≤ 0.1 std(Q)), P and ρ_ii over their std;
 * the invariants along the rollout: energy per site, trace, Hermiticity, and the spectrum of ρ (max |Δλ|
-  and Tr ρ²), which the exact (unitary) dynamics conserves;
+  and Tr ρ²), which the exact (unitary) dynamics conserves, and how the energy is split between its terms
+  (electron hopping, coupling, phonon kinetic and potential energy);
 * the sampling floor: the same statistics between the two halves of the exact ensemble, and (--reference) between
   the truth and an independent exact ensemble of the same size, which is what a statistically perfect
   surrogate would score.
@@ -47,6 +48,20 @@ def spectrum_drift(rho: np.ndarray) -> dict:
     return {"spectrum_drift": float(np.abs(spectra - spectra[:, :1]).max()),
             "purity_start": float(purity[:, 0].mean()), "purity_end": float(purity[:, -1].mean()),
             "purity_curve": purity.mean(0)}
+
+
+def energy_terms(d: dict, params, burn_in: int) -> dict:
+    """Mean per site over runs and frames burn_in … end (every 10th) of the terms of E (chains, nearest neighbours):
+    electron hopping Tr(h₀ρ), coupling −g Σ(ρ_ii − ½)Q_i, phonon kinetic Σ P²/2m and potential K Σ Q²/2."""
+    Q, P, rho = d["Q"][:, burn_in::10], d["P"][:, burn_in::10], d["rho"][:, burn_in::10]
+    n = np.real(np.diagonal(rho, axis1=-2, axis2=-1))
+    L = Q.shape[-1]
+    bonds = np.real(rho[..., np.arange(L), (np.arange(L) + 1) % L])
+    if params.boundary != "periodic":
+        bonds = bonds[..., :-1]
+    terms = {"hopping": -2 * params.hopping * bonds.sum(-1), "coupling": -params.g * ((n - 0.5) * Q).sum(-1),
+             "phonon_kinetic": (P ** 2).sum(-1) / (2 * params.mass), "phonon_potential": params.stiffness * (Q ** 2).sum(-1) / 2}
+    return {k: float(v.mean() / L) for k, v in terms.items()}
 
 
 def late_occupations(d: dict, burn_in: int) -> np.ndarray:
@@ -130,13 +145,14 @@ def main() -> None:
             "acceptance": {"autocorr_maxdiff": dC, "autocorr_met": {k: v <= TARGET for k, v in dC.items()},
                            "wasserstein_Q_over_std": w["Q"], "wasserstein_met": w["Q"] <= TARGET,
                            "bounded": inv["finite"] and inv["max_abs_Q"] < 10 * truth_inv["max_abs_Q"]},
-            "wasserstein_over_std": w,
+            "wasserstein_over_std": w, "energy_terms_per_site": energy_terms(pred, params, b),
             "invariants": dict(inv, spectrum_drift=spec["spectrum_drift"], purity_start=spec["purity_start"],
                                purity_end=spec["purity_end"]),
             "energy_curve": energy.mean(0)[::100], "purity_curve": spec["purity_curve"]}
         print(f"{name}: max|dC| phi_Q {dC['phi_Q']:.3f} phi_rho {dC['phi_rho']:.3f}; W1/std Q {w['Q']:.3f} "
               f"P {w['P']:.3f} rho_ii {w['rho_ii']:.3f}; E drift {inv['energy_drift_per_site']:.3g}; "
-              f"spectrum drift {spec['spectrum_drift']:.2g}; Tr rho^2 {spec['purity_end']:.3f}")
+              f"spectrum drift {spec['spectrum_drift']:.2g}; Tr rho^2 {spec['purity_end']:.3f}; phonon kinetic / site "
+              f"{results[name]['energy_terms_per_site']['phonon_kinetic']:.4f}")
 
     with open(os.path.join(args.out_dir, "climate_projection.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -149,6 +165,7 @@ def main() -> None:
                          "independent_ensemble": ({"store": os.path.relpath(args.reference), **independent}
                                                   if args.reference else None),
                          "spectrum_drift": truth_spec["spectrum_drift"],
+                         "energy_terms_per_site": energy_terms(truth, params, b),
                          "energy_drift_per_site": truth_inv["energy_drift_per_site"]},
                "target": TARGET,
                "models": {k: {kk: vv for kk, vv in v.items() if not kk.endswith("_curve")} for k, v in results.items()}}
@@ -159,13 +176,15 @@ def main() -> None:
 
 
 def figure(path, truth, C_truth, curves, results, marginals, b, dt, truth_spec, truth_energy) -> None:
-    """One colour per checkpoint, dashed when projected; diverged rollouts are left out of all but the C(τ) panels."""
+    """One colour per checkpoint; solid bare, dashed projected with the energy through (Q, P), dotted through ρ;
+    diverged rollouts are left out of all but the C(τ) panels."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     checkpoints = list(dict.fromkeys(r["checkpoint"] for r in results.values()))
     cmap = plt.get_cmap("tab20" if len(checkpoints) > 10 else "tab10")
-    style = {name: {"color": cmap(checkpoints.index(r["checkpoint"])), "ls": "--" if r["conserve"] else "-"}
+    style = {name: {"color": cmap(checkpoints.index(r["checkpoint"])),
+                    "ls": ":" if "energy-rho" in r["conserve"] else "--" if r["conserve"] else "-"}
              for name, r in results.items()}
     fig, ax = plt.subplots(2, 3, figsize=(15, 8))
     lag = np.arange(len(C_truth[0])) * dt

@@ -59,10 +59,13 @@ fi
 
 if [[ $stage == climate ]]; then
   # experiment 7 with invariant projections (graphqd rollout --conserve): 32 held-out quenches, seed 4242,
-  # t = 0 ... 800; each model free-running from t = 0, projected, and also bare for the models in BARE.
+  # t = 0 ... 800; each model free-running from t = 0, projected (--conserve spectrum --conserve energy), and also
+  # bare for the models in BARE.
   # Rollout files resume when rerun.  Results: bash run_deep.sh climate strang_graph strang_graph_ft strang_graph_long \
   #   strang_graph_long2 strang_cnn strang_cnn_long strang_cnn_long2 small_graph small_cnn
   BARE=${BARE:-"strang_graph strang_graph_ft strang_graph_long strang_graph_long2 strang_cnn strang_cnn_long strang_cnn_long2"}
+  # and projected with the energy kept through rho (--conserve energy-rho) for the models in RHO
+  RHO=${RHO:-"strang_graph strang_graph_long strang_graph_long2 strang_cnn strang_cnn_long strang_cnn_long2"}
   # deep_climate_b.h5 (seed 4343) is an independent exact ensemble: what a statistically perfect surrogate scores
   for store_seed in "deep_climate 4242" "deep_climate_b 4343"; do
     set -- $store_seed
@@ -80,6 +83,11 @@ if [[ $stage == climate ]]; then
     $GQD --threads 1 rollout --checkpoint $run --data data/deep_climate.h5 --steps $CLIMATE_STEPS \
       --conserve spectrum --conserve energy --out $run/rollout_climate_conserve.h5
     args+=(--rollout "$m, projected=$run/rollout_climate_conserve.h5")
+    if [[ " $RHO " == *" $m "* ]]; then
+      $GQD --threads 1 rollout --checkpoint $run --data data/deep_climate.h5 --steps $CLIMATE_STEPS \
+        --conserve spectrum --conserve energy-rho --out $run/rollout_climate_erho.h5
+      args+=(--rollout "$m, energy through rho=$run/rollout_climate_erho.h5")
+    fi
   done
   $PY $HERE/climate_projection.py --truth data/deep_climate.h5 --reference data/deep_climate_b.h5 "${args[@]}" \
     --out-dir $RES

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 6, experiment 1 at REDUCED CPU SCALE: shallow quench g 0.5 -> 0.8, L = 8.
-# Run from the repository root:  bash experiments/holstein_parc/run_shallow.sh [data|train|eval|plot|all|conserve] [models...]
+# Run from the repository root:  bash experiments/holstein_parc/run_shallow.sh [data|train|seed|eval|plot|all|conserve|conserve-rho] [models...]
 # A model NAME is trained by shallow_NAME.yaml into runs/holstein_parc/shallow_NAME; the *_ft models fine-tune
 # (train.init_from) the model named before them, so keep that order.
 # Every command uses one CPU thread. Data go to data/ and runs to runs/ (both ignored by git);
@@ -32,6 +32,19 @@ if [[ $stage == train || $stage == all ]]; then
   done
 fi
 
+if [[ $stage == seed ]]; then
+  # another training seed (SEED, default 1) of a model and its fine-tune: NAME is trained by shallow_NAME.yaml
+  # into shallow_NAME_sSEED, then shallow_NAME_ft.yaml continues it into shallow_NAME_ft_sSEED.
+  # bash run_shallow.sh seed strang_graph strang_cnn; then eval/plot/conserve with strang_graph_ft_s1 ...
+  SEED=${SEED:-1}
+  for m in $models; do
+    $GQD train --config $HERE/shallow_$m.yaml --set train.seed=$SEED \
+      --set log.run_dir=runs/holstein_parc/shallow_${m}_s$SEED
+    $GQD train --config $HERE/shallow_${m}_ft.yaml --set train.seed=$SEED \
+      --set train.init_from=runs/holstein_parc/shallow_${m}_s$SEED --set log.run_dir=runs/holstein_parc/shallow_${m}_ft_s$SEED
+  done
+fi
+
 if [[ $stage == eval || $stage == all ]]; then
   for m in $models; do
     run=runs/holstein_parc/shallow_$m
@@ -50,18 +63,21 @@ if [[ $stage == plot || $stage == all ]]; then
     --steps 400 --out-dir $RES
 fi
 
-if [[ $stage == conserve ]]; then
-  # the same rollouts projected onto the invariants of the exact dynamics (graphqd rollout --conserve)
+if [[ $stage == conserve || $stage == conserve-rho ]]; then
+  # the same rollouts projected onto the invariants of the exact dynamics (graphqd rollout --conserve), the
+  # energy kept through (Q, P) (conserve) or through a unitary rotation of rho (conserve-rho)
+  energy=energy suffix=_conserve
+  [[ $stage == conserve-rho ]] && energy=energy-rho suffix=_erho
   args=()
   for m in $models; do
     run=runs/holstein_parc/shallow_$m
-    rm -f $run/rollout_clean_conserve.h5 $run/rollout_test_conserve.h5
+    rm -f $run/rollout_clean$suffix.h5 $run/rollout_test$suffix.h5
     $GQD --threads 1 rollout --checkpoint $run --data data/shallow_clean.h5 --steps 2500 \
-      --conserve spectrum --conserve energy --out $run/rollout_clean_conserve.h5
+      --conserve spectrum --conserve $energy --out $run/rollout_clean$suffix.h5
     $GQD --threads 1 rollout --checkpoint $run --data data/shallow_test.h5 --steps 400 \
-      --conserve spectrum --conserve energy --out $run/rollout_test_conserve.h5
+      --conserve spectrum --conserve $energy --out $run/rollout_test$suffix.h5
     args+=(--model "$m=$run")
   done
   $PY $HERE/shallow_quench.py --truth data/shallow_clean.h5 --test-truth data/shallow_test.h5 "${args[@]}" \
-    --steps 400 --suffix _conserve --out-dir $RES
+    --steps 400 --suffix $suffix --out-dir $RES
 fi

@@ -22,7 +22,8 @@ def add_parser(subparsers):
                    help="with --lattice: simulate the exact trajectory beside the rollout (default: yes)")
     p.add_argument("--conserve", action="append", default=[], metavar="INVARIANT",
                    help="project every step back onto an invariant of the exact dynamics, per chain (Holstein; "
-                        "repeatable): 'spectrum' (eigenvalues of rho; whole-matrix band only) or 'energy'")
+                        "repeatable): 'spectrum' (eigenvalues of rho; whole-matrix band only), 'energy' (through Q, P) or "
+                        "'energy-rho' (by a unitary rotation of rho; whole-matrix band only)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument("--out", required=True, help="output store (HDF5)")
     return p

@@ -3,29 +3,33 @@
 A learned step conserves what its architecture builds in (Hermiticity and trace of ρ with
 `hermitian_projection`) and nothing else. `rollout(..., constraint=...)` can map every new
 state back onto the invariants the exact dynamics keeps, per chain, at their values in the
-initial state: "spectrum", the eigenvalues of ρ (`graphqd.evaluate.isospectral`), and then
-"energy", the total energy through (Q, P) (`graphqd.evaluate.energy_shell`). Used by
-`graphqd rollout --conserve …` and `graphqd evaluate --conserve …`.
+initial state: "spectrum", the eigenvalues of ρ (`graphqd.evaluate.isospectral`), and then the total energy,
+either through (Q, P) ("energy", `EnergyShell`) or through a unitary rotation of ρ ("energy-rho",
+`ElectronicShell`, which needs the whole ρ). Used by `graphqd rollout --conserve …` and
+`graphqd evaluate --conserve …`.
 """
 from __future__ import annotations
 
 from graphqd.errors import GraphqdError
-from graphqd.evaluate.energy_shell import EnergyShell
+from graphqd.evaluate.energy_shell import ElectronicShell, EnergyShell
 from graphqd.evaluate.isospectral import Isospectral
 from graphqd.physics import holstein
 
-INVARIANTS = ("spectrum", "energy")  # in the order they are projected onto
+INVARIANTS = ("spectrum", "energy", "energy-rho")  # in the order they are projected onto
 
 
 def invariant_projection(conserve, params: holstein.HolsteinParams, spec):
     """A maker of `rollout` constraints that keep each chain's `conserve` invariants at their values
-    in a given initial state (spectrum of ρ first, then the energy through (Q, P)); checked here,
+    in a given initial state (spectrum of ρ first, then the energy); checked here,
     before anything runs. Returns make(initial) -> constraint or None."""
     unknown = sorted(set(conserve) - set(INVARIANTS))
     if unknown:
         raise GraphqdError(f"--conserve {unknown[0]} is not known; allowed: {', '.join(INVARIANTS)}")
+    if "energy" in conserve and "energy-rho" in conserve:
+        raise GraphqdError("--conserve energy and --conserve energy-rho are two ways to keep the same energy; give one")
     iso = Isospectral(params.n_sites, params.boundary == "periodic", spec) if "spectrum" in conserve else None
-    shell = EnergyShell(params, spec) if "energy" in conserve else None
+    shell = EnergyShell(params, spec) if "energy" in conserve else \
+        ElectronicShell(params, spec) if "energy-rho" in conserve else None
 
     def make(initial: dict):
         if iso is None and shell is None:

@@ -1,11 +1,12 @@
-"""EnergyShell: the band-stored energy against physics.holstein.energy, and the momentum rescaling."""
+"""EnergyShell and ElectronicShell: the band-stored energy against physics.holstein.energy, and the two projections."""
 import pytest
 import torch
 
 from graphqd.data import keys as K
 from graphqd.data.holstein import HolsteinGraphSpec, dense_to_band
 from graphqd.errors import GraphqdError
-from graphqd.evaluate.energy_shell import EnergyShell
+from graphqd.evaluate.conservation import invariant_projection
+from graphqd.evaluate.energy_shell import ElectronicShell, EnergyShell
 from graphqd.evaluate.rollout import rollout
 from graphqd.physics import holstein
 
@@ -81,3 +82,47 @@ def test_rollout_with_the_constraint_keeps_a_heating_model_on_the_shell():
     for state in held:
         torch.testing.assert_close(shell.energy(state), E0, rtol=1e-12, atol=1e-10)
     assert torch.equal(held[-1][K.RHO], bare[-1][K.RHO])
+
+
+def _dense(band: dict, L: int, spec) -> torch.Tensor:
+    from graphqd.data.holstein import band_to_dense
+    return band_to_dense(band[K.RHO].reshape(-1, L * L, 2), L, True, spec)
+
+
+def test_electronic_projection_rotates_rho_along_the_double_bracket_onto_the_shell():
+    params, spec, dense, band = _states(8, "periodic", 4)
+    shell = ElectronicShell(params, spec)
+    target = shell.energy(band) + torch.tensor([-0.3, 0.0, 0.2], dtype=torch.float64)
+    projected = shell.project(band, target)
+    torch.testing.assert_close(shell.energy(projected), target, rtol=0, atol=1e-9)
+    for key in (K.Q, K.P):  # the lattice takes only the round-off the rotation leaves
+        torch.testing.assert_close(projected[key], band[key], rtol=0, atol=1e-9)
+    before, after = _dense(band, 8, spec), _dense(projected, 8, spec)
+    torch.testing.assert_close(after, after.mH)                                      # Hermitian
+    torch.testing.assert_close(torch.linalg.eigvalsh(after), torch.linalg.eigvalsh(before))  # same spectrum
+    # a small shift moves ρ along [[ρ, h], ρ], the gradient of Tr(hρ) on the isospectral manifold
+    small = shell.project(band, shell.energy(band) - 1e-6)
+    h = holstein.hamiltonian(dense.Q, params).to(before.dtype)
+    A = before @ h - h @ before
+    direction = (A @ before - before @ A).reshape(3, -1)
+    change = (_dense(small, 8, spec) - before).reshape(3, -1)
+    cosine = (direction.conj() * change).sum(1).real / (direction.norm(dim=1) * change.norm(dim=1))
+    torch.testing.assert_close(cosine, torch.ones(3, dtype=torch.float64), atol=1e-4, rtol=0)
+
+
+def test_electronic_projection_falls_back_to_the_lattice_where_rho_commutes_with_h():
+    params, spec, dense, band = _states(8, "periodic", 4)
+    ground = holstein.fermi_sea(holstein.hamiltonian(dense.Q, params), params.n_sites / 2).to(torch.complex128)
+    band = dict(band, **{K.RHO: dense_to_band(ground, 8, True, spec).reshape(-1, 2)})
+    shell = ElectronicShell(params, spec)
+    target = shell.energy(band) + 0.5
+    projected = shell.project(band, target)
+    torch.testing.assert_close(shell.energy(projected), target, rtol=0, atol=1e-9)
+    torch.testing.assert_close(projected[K.RHO], band[K.RHO], rtol=0, atol=1e-12)
+    assert not torch.equal(projected[K.P], band[K.P])
+
+
+def test_both_energy_projections_at_once_are_refused():
+    params = holstein.HolsteinParams(L=8, g=2.0)
+    with pytest.raises(GraphqdError, match="give one"):
+        invariant_projection(("energy", "energy-rho"), params, HolsteinGraphSpec(band_radius=4))

@@ -80,21 +80,23 @@ def test_train_rollout_evaluate_end_to_end(tiny_holstein_recipe, tmp_path):
         rho = h["rho"][:]
         np.testing.assert_allclose(rho, rho.conj().swapaxes(-1, -2), atol=1e-6)
         np.testing.assert_allclose(np.trace(rho, axis1=-2, axis2=-1).real, 3.0, atol=1e-4)
-    # --conserve is passed through: same first Q, the energy and the spectrum of ρ of every chain held
-    kept = tmp_path / "rollout_E.h5"
-    result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 5, "--runs", 2,
-                  "--conserve", "energy", "--conserve", "spectrum", "--out", kept)
-    assert result.returncode == 0, result.stderr
+    # --conserve is passed through: same first Q, the energy and the spectrum of ρ of every chain held,
+    # the energy through (Q, P) or through ρ
     from graphqd.data.holstein import params_of_store
     from graphqd.physics.holstein import State, energy
-    with h5py.File(kept) as h, h5py.File(out) as b:
-        assert h.attrs["conserve"] == "spectrum,energy"
-        state = State(*(torch.from_numpy(h[k][:]).to(dtype) for k, dtype in
-                        (("Q", torch.float64), ("P", torch.float64), ("rho", torch.complex128))))
-        E, spectra = energy(state, params_of_store(h)), torch.linalg.eigvalsh(state.rho)
-        bare_spectra = torch.linalg.eigvalsh(torch.from_numpy(b["rho"][:]).to(torch.complex128))
-    assert float((E - E[:, :1]).abs().max()) < 1e-5 * float(E.abs().max())
-    assert float((spectra - spectra[:, :1]).abs().max()) < 1e-6 < float((bare_spectra - spectra[:, :1]).abs().max())
+    for through in ("energy", "energy-rho"):
+        kept = tmp_path / f"rollout_{through}.h5"
+        result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 5, "--runs", 2,
+                      "--conserve", through, "--conserve", "spectrum", "--out", kept)
+        assert result.returncode == 0, result.stderr
+        with h5py.File(kept) as h, h5py.File(out) as b:
+            assert h.attrs["conserve"] == f"spectrum,{through}"
+            state = State(*(torch.from_numpy(h[k][:]).to(dtype) for k, dtype in
+                            (("Q", torch.float64), ("P", torch.float64), ("rho", torch.complex128))))
+            E, spectra = energy(state, params_of_store(h)), torch.linalg.eigvalsh(state.rho)
+            bare_spectra = torch.linalg.eigvalsh(torch.from_numpy(b["rho"][:]).to(torch.complex128))
+        assert float((E - E[:, :1]).abs().max()) < 1e-5 * float(E.abs().max())
+        assert float((spectra - spectra[:, :1]).abs().max()) < 1e-6 < float((bare_spectra - spectra[:, :1]).abs().max())
     result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 5, "--conserve", "momentum",
                   "--out", tmp_path / "bad.h5")
     assert result.returncode == 2 and "--conserve momentum is not known" in result.stderr
