@@ -193,7 +193,6 @@ def figure(path, truth, C_truth, curves, results, marginals, b, dt, truth_spec, 
         for name, C in curves.items():
             ax[0, i].plot(lag, C[i], label=name, **style[name])
         ax[0, i].set(xlabel="lag τ", ylabel=f"C(τ) of {label}", title=f"autocorrelation of {label}")
-    ax[0, 0].legend(fontsize=7)
     bins_Q = np.linspace(-5, 5, 81)
     ax[0, 2].hist(truth["Q"][:, b:].ravel(), bins_Q, density=True, histtype="step", color="k", lw=2.5, label="exact")
     bins_n = np.linspace(-0.1, 1.1, 61)
@@ -220,7 +219,8 @@ def figure(path, truth, C_truth, curves, results, marginals, b, dt, truth_spec, 
     fig.suptitle(f"deep quench g 0 → 2.0, L = 8: climate of {truth['Q'].shape[0]} held-out quenches, "
                  f"{truth['Q'].shape[1] - 1}-step rollouts")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.legend(*ax[0, 0].get_legend_handles_labels(), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,9 @@ on (Q, P) only, so Hermiticity, trace and spectrum of ρ are untouched, and cost
 chain. Unlike a rescaling of P alone it also works where the lattice is at rest (the deep
 quench starts with P = 0 and must turn electronic energy into lattice energy).
 
+`ElectronicShell` keeps the same shell through ρ instead (a unitary rotation of the electrons),
+where the energy error of a learned step actually arises; (Q, P) take only what it cannot reach.
+
 Shapes: states as in `graphqd.evaluate.rollout.rollout`, `count` chains of L sites stacked:
 Q, P (count·L,); rho band (count·M, 2) in the band-graph order of `graphqd.data.holstein`.
 """
@@ -32,6 +35,7 @@ import torch
 from graphqd.data import keys as K
 from graphqd.data.holstein import HolsteinGraphSpec, dense_to_band, graph_fields
 from graphqd.errors import GraphqdError
+from graphqd.evaluate.isospectral import Isospectral
 from graphqd.physics import holstein
 from graphqd.physics.lattice import neighbour_table
 
@@ -120,7 +124,6 @@ class ElectronicShell:
 
     def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, newton_steps: int = 2,
                  max_angle: float = 0.1):
-        from graphqd.evaluate.isospectral import Isospectral
         self.lattice = EnergyShell(params, spec)
         self.dense = Isospectral(params.n_sites, params.boundary == "periodic", spec)
         self.params, self.newton_steps, self.max_angle = params, newton_steps, max_angle
@@ -136,7 +139,8 @@ class ElectronicShell:
         A = rho @ h - h @ rho
         excess = self.lattice.energy(state) - target
         c1 = -(A.abs() ** 2).sum((-1, -2))
-        c2 = torch.einsum("cij,cji->c", h, A @ (A @ rho - rho @ A) - (A @ rho - rho @ A) @ A).real
+        bracket = A @ rho - rho @ A
+        c2 = torch.einsum("cij,cji->c", h, A @ bracket - bracket @ A).real
         discriminant = c1 ** 2 - 2 * c2 * excess
         s = torch.where(discriminant >= 0, 2 * excess / (-c1 + discriminant.clamp(min=0).sqrt()).clamp(min=1e-300),
                         -c1 / c2.clamp(min=1e-300))
@@ -144,7 +148,7 @@ class ElectronicShell:
         # of float32 storage and has no direction; the lattice takes what is left
         size = (-c1).sqrt()
         s_max = torch.where(size > 1e-6 * torch.linalg.matrix_norm(h), self.max_angle / size.clamp(min=1e-300), 0.0)
-        s = torch.minimum(torch.maximum(s, -s_max), s_max)
+        s = torch.clamp(s, -s_max, s_max)
 
         def rotated(s):
             U = torch.linalg.matrix_exp(s[:, None, None] * A)
@@ -156,7 +160,7 @@ class ElectronicShell:
             residual = offset + torch.einsum("cij,cji->c", h, r).real
             slope = torch.einsum("cij,cji->c", h, A @ r - r @ A).real    # d Tr(hρ(s))/ds = Tr(h[A, ρ(s)])
             s = torch.where(slope < -1e-24, s - residual / slope.clamp(max=-1e-24), s)
-            s = torch.minimum(torch.maximum(s, -s_max), s_max)
+            s = torch.clamp(s, -s_max, s_max)
         band = dense_to_band(rotated(s), L, iso.periodic, iso.spec)
         state = dict(state, **{K.RHO: band.reshape(state[K.RHO].shape).to(state[K.RHO].dtype)})
         return self.lattice.project(state, target)
