@@ -125,6 +125,9 @@ class ElectronicShell:
     def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, newton_steps: int = 2,
                  max_angle: float = 0.1):
         self.lattice = EnergyShell(params, spec)
+        if self.lattice.M != params.n_sites ** 2:
+            raise GraphqdError(f"energy conservation through rho needs the whole density matrix, but band_radius = "
+                               f"{spec.band_radius} on {params.n_sites} sites leaves entries out; use --conserve energy")
         self.dense = Isospectral(params.n_sites, params.boundary == "periodic", spec)
         self.params, self.newton_steps, self.max_angle = params, newton_steps, max_angle
 

@@ -122,7 +122,9 @@ def test_electronic_projection_falls_back_to_the_lattice_where_rho_commutes_with
     assert not torch.equal(projected[K.P], band[K.P])
 
 
-def test_both_energy_projections_at_once_are_refused():
+def test_both_energy_projections_at_once_and_a_partial_band_are_refused():
     params = holstein.HolsteinParams(L=8, g=2.0)
     with pytest.raises(GraphqdError, match="give one"):
         invariant_projection(("energy", "energy-rho"), params, HolsteinGraphSpec(band_radius=4))
+    with pytest.raises(GraphqdError, match="band_radius = 2 on 8 sites leaves entries out; use --conserve energy"):
+        invariant_projection(("energy-rho",), params, HolsteinGraphSpec(band_radius=2))
