@@ -123,19 +123,21 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
         self.project = bool(config["hermitian_projection"])
         self.q_embedding = config["q_embedding"]
 
-    def build_networks(self, site_factories, band_factories, band_tied=None) -> None:
+    def build_networks(self, site_factories, band_factories, onsite_phonons: bool = False) -> None:
+        """The six networks; with ``onsite_phonons`` the four of Q and P have every kernel radius 0."""
         c = self.config
-        common = dict(width=c["width"], depth=c["depth"], kernel_radius=c["kernel_radius"],
-                      wide_kernel_radius=c["wide_kernel_radius"], dropout=c["dropout"], act=c["activation"],
+        common = dict(width=c["width"], depth=c["depth"], dropout=c["dropout"], act=c["activation"],
                       readout_scale=c["readout_scale"])
+        band = dict(common, kernel_radius=c["kernel_radius"], wide_kernel_radius=c["wide_kernel_radius"])
+        site = dict(common, kernel_radius=0, wide_kernel_radius=0) if onsite_phonons else band
         band_in = 4 if self.q_embedding == "pair" else 3
         # differentiators; the integrators carry the paper's extra dropout after the ResNet blocks
-        self.derivative_Q = ParcNet(*site_factories, 1, 1, **common)
-        self.derivative_P = ParcNet(*site_factories, 2, 1, **common)
-        self.derivative_rho = ParcNet(*band_factories, band_in, 2, **common)
-        self.integral_Q = ParcNet(*site_factories, 1, 1, extra_dropout=True, **common)
-        self.integral_P = ParcNet(*site_factories, 1, 1, extra_dropout=True, **common)
-        self.integral_rho = ParcNet(*band_factories, 2, 2, extra_dropout=True, **common)
+        self.derivative_Q = ParcNet(*site_factories, 1, 1, **site)
+        self.derivative_P = ParcNet(*site_factories, 2, 1, **site)
+        self.derivative_rho = ParcNet(*band_factories, band_in, 2, **band)
+        self.integral_Q = ParcNet(*site_factories, 1, 1, extra_dropout=True, **site)
+        self.integral_P = ParcNet(*site_factories, 1, 1, extra_dropout=True, **site)
+        self.integral_rho = ParcNet(*band_factories, 2, 2, extra_dropout=True, **band)
 
     # --- layout hooks ---------------------------------------------------------------------
     @abc.abstractmethod

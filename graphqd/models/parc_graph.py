@@ -17,6 +17,14 @@ the entries ρ_ij with d(i, j) ≤ band_radius are carried (the state outside th
 dropped; see :mod:`graphqd.models.parc`). Cost per step O(L · band_radius · width²), no
 dependence on the training lattice: a model trained on L = 8 runs on any chain length.
 
+``onsite_phonons`` puts the four networks of Q and P on the on-site graph (site cutoff 0, every
+kernel radius 0): dQ_i/dt = P_i/m and dP_i/dt = g(n_i − ½) − K Q_i (DESIGN §3.1) read site i
+alone, so these networks need no neighbours. With neighbours, F_P fitted to quenches whose Q
+and n are nearly collinear learns a response spread over the neighbours (measured on the
+shallow quench: ∂F_P,i/∂Q_i = −0.16 and ∂F_P,i±1/∂Q_i = +0.12, against the exact −K = −0.4
+and 0), which fails on states off the training manifold. ρ keeps its kernels: the
+commutator couples entries along the band.
+
 ``tie_inversion`` ties the weights of offsets o and −o in every layer (OffsetConv
 ``tied_flips="inversion"``), making the model equivariant under chain inversion
 i → −i, ρ_ij → ρ_−i,−j by construction (the Holstein chain without bias has that symmetry).
@@ -46,17 +54,20 @@ class GraphPARC(HolsteinPARC):
         **PARC_SCHEMA,
         "band_radius": Field("int", 4, minimum=0, doc="ρ entries with d(i, j) <= band_radius are modelled"),
         "tie_inversion": Field("bool", False, doc="tie offsets o and -o: equivariant under chain inversion"),
+        "onsite_phonons": Field("bool", False, doc="Q and P networks on the on-site graph (cutoff 0): "
+                                                   "dQ_i/dt and dP_i/dt depend on site i alone"),
     }
 
     def __init__(self, config: dict, normalization: Normalization):
         super().__init__(config, normalization)
         tied = "inversion" if config["tie_inversion"] else None
-        self.build_networks(graph_factories(1, tied), graph_factories(2, tied))
+        self.build_networks(graph_factories(1, tied), graph_factories(2, tied), config["onsite_phonons"])
 
     @classmethod
     def graph_spec(cls, config: dict) -> HolsteinGraphSpec:
         reach = max(config["kernel_radius"], config["wide_kernel_radius"])
-        return HolsteinGraphSpec(site_cutoff=reach, band_radius=config["band_radius"], kernel_radius=reach)
+        site_cutoff = 0 if config.get("onsite_phonons", False) else reach
+        return HolsteinGraphSpec(site_cutoff=site_cutoff, band_radius=config["band_radius"], kernel_radius=reach)
 
     def context(self, batch, state: dict) -> tuple[LatticeGraph, LatticeGraph]:
         graph_of_site = batch[K.GRAPH_OF_SITE] if K.GRAPH_OF_SITE in batch else None

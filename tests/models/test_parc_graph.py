@@ -61,7 +61,8 @@ def test_output_keys_and_shapes_float32():
 
 
 @pytest.mark.parametrize("keys", [{"band_radius": 2}, {"band_radius": 3, "q_embedding": "diagonal", "depth": 3},
-                                  {"band_radius": 2, "splitting": "strang"}])
+                                  {"band_radius": 2, "splitting": "strang"},
+                                  {"band_radius": 2, "splitting": "strang", "onsite_phonons": True}])
 def test_batch_equals_single(keys):
     model, spec = build_parc(dropout=0.2, **keys)  # eval mode: dropout is the identity
     L, count = 9, 3
@@ -107,6 +108,29 @@ def test_translation_equivariance(shift, band_radius, splitting):
     for key, value in out.items():
         perm = sites if value.dim() == 1 else band
         torch.testing.assert_close(moved[key], value[perm], rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("onsite", [True, False])
+def test_onsite_phonon_networks_see_one_site(onsite):
+    """onsite_phonons: F_Q, S_Q, F_P, S_P of site i read site i alone (dQ_i/dt = P_i/m and
+    dP_i/dt = g(n_i − ½) − K Q_i are on-site); the ρ networks keep their kernels."""
+    model, spec = build_parc(band_radius=2, onsite_phonons=onsite)
+    L = 9
+    state = hermitian_state(L, spec)
+    batch = graph_batch(L, True, spec, 1)
+    context = model.context(batch, state)
+    for network, channels in ((model.derivative_Q, 1), (model.integral_Q, 1), (model.derivative_P, 2),
+                              (model.integral_P, 1)):
+        x = torch.randn(L, channels, dtype=torch.float64, generator=torch.Generator().manual_seed(channels))
+        kicked = x.clone()
+        kicked[4] += 1.0
+        change = (model.apply_site(network, kicked, context) - model.apply_site(network, x, context)).abs()[:, 0]
+        assert change[4] > 1e-6
+        others = torch.cat([change[:4], change[5:]])
+        assert (others.max() == 0) if onsite else (others.max() > 1e-6)
+    assert spec.site_cutoff == (0 if onsite else 3) and spec.kernel_radius == 3
+    band_change = model(batch, {**state, K.Q: state[K.Q] + torch.eye(L, dtype=torch.float64)[4]})[K.RHO_RATE]
+    assert (band_change - model(batch, state)[K.RHO_RATE]).abs().max() > 1e-6
 
 
 @pytest.mark.parametrize("periodic,splitting", [(True, "simultaneous"), (False, "simultaneous"), (False, "strang")])
@@ -245,8 +269,13 @@ def test_parameter_counts(width):
     tied = build_model(validate_model_section({"name": "parc_graph", "width": width, "tie_inversion": True}),
                        Normalization(STATS, dt=0.08))
     assert sum(p.numel() for p in tied.parameters()) < counts["parc_graph"]
+    onsite = build_model(validate_model_section({"name": "parc_graph", "width": width, "onsite_phonons": True}),
+                         Normalization(STATS, dt=0.08))
+    expected = sum(parc_net_parameters(width, 2, r, w, i, o, d) for r, w, i, o, d in
+                   ((0, 0, 1, 1, 1), (0, 0, 2, 1, 1), (1, 3, 4, 2, 2), (0, 0, 1, 1, 1), (0, 0, 1, 1, 1), (1, 3, 2, 2, 2)))
+    assert sum(p.numel() for p in onsite.parameters()) == expected
     print(f"width {width}: graph PARC {counts['parc_graph']:,}, CNN PARC {counts['parc_cnn']:,}, "
-          f"graph PARC tied {sum(p.numel() for p in tied.parameters()):,}")
+          f"graph PARC tied {sum(p.numel() for p in tied.parameters()):,}, on-site phonons {expected:,}")
 
 
 def test_model_for_l8_runs_on_l256():
