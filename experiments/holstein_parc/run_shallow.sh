@@ -11,7 +11,7 @@ PY=${PY:-.venv/bin/python}
 HERE=experiments/holstein_parc
 RES=$HERE/results
 stage=${1:-all}; shift || true
-models=${*:-"small_graph small_cnn small_recurrent_cnn strang_graph strang_graph_noproj strang_cnn small_cnn_ft strang_graph_ft strang_cnn_ft strang_graph_diag"}
+models=${*:-"small_graph small_cnn small_recurrent_cnn strang_graph strang_graph_noproj strang_cnn small_cnn_ft strang_graph_ft strang_cnn_ft strang_graph_diag strang_graph_cnnlike strang_graph_onsite strang_graph_onsite_ft"}
 mkdir -p data "$RES"
 
 if [[ $stage == data || $stage == all ]]; then

@@ -21,7 +21,7 @@ dependence on the training lattice: a model trained on L = 8 runs on any chain l
 kernel radius 0): dQ_i/dt = P_i/m and dP_i/dt = g(n_i − ½) − K Q_i (DESIGN §3.1) read site i
 alone, so these networks need no neighbours. With neighbours, F_P fitted to quenches whose Q
 and n are nearly collinear learns a response spread over the neighbours (measured on the
-shallow quench: ∂F_P,i/∂Q_i = −0.16 and ∂F_P,i±1/∂Q_i = +0.12, against the exact −K = −0.4
+shallow quench: ∂F_P,i/∂Q_i = −0.17 and ∂F_P,i±1/∂Q_i = +0.12, against the exact −K = −0.4
 and 0), which fails on states off the training manifold. ρ keeps its kernels: the
 commutator couples entries along the band.
 
