@@ -66,6 +66,7 @@ class GraphPARC(HolsteinPARC):
     @classmethod
     def graph_spec(cls, config: dict) -> HolsteinGraphSpec:
         reach = max(config["kernel_radius"], config["wide_kernel_radius"])
+        # .get: configs saved in checkpoints before the key existed reach here without defaults
         site_cutoff = 0 if config.get("onsite_phonons", False) else reach
         return HolsteinGraphSpec(site_cutoff=site_cutoff, band_radius=config["band_radius"], kernel_radius=reach)
 
