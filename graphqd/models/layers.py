@@ -51,7 +51,7 @@ class LatticeGraph:
 
     def __init__(self, edge_index: Tensor, offset: Tensor, graph_of_node: Tensor | None):
         self.edge_index = edge_index
-        self.offset = offset.reshape(offset.size(0), -1) if offset.dim() != 2 else offset
+        self.offset = offset if offset.dim() == 2 else offset.unsqueeze(1)  # (E,) → (E, 1), also for E = 0
         self.graph_of_node = graph_of_node
         self._within: dict[int, tuple[Tensor, Tensor]] = {}
 
