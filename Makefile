@@ -22,6 +22,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 test: setup
+	$(VENV)/bin/lint-imports --no-cache setup.cfg
 	$(PY) -m pytest -q
 
 demo: setup

@@ -24,11 +24,11 @@ import os
 import numpy as np
 import torch
 
-from graphqd.data import keys as K
-from graphqd.data.holstein import dense_to_band, graph_batch
+from graphqd import keys as K
+from graphqd.graphs.holstein import dense_to_band, graph_batch
 from graphqd.evaluate.energy_shell import EnergyShell
 from graphqd.evaluate.holstein_rollout import surrogate_windows
-from graphqd.evaluate.rollout import load_surrogate
+from graphqd.runtime.surrogate import load_surrogate
 from sweep_common import device_name
 from deep_quench import params_of
 

@@ -24,10 +24,11 @@ import os
 import numpy as np
 import torch
 
-from graphqd.data import keys as K
-from graphqd.data.holstein import graph_batch, params_of_store
+from graphqd import keys as K
+from graphqd.data.holstein import params_of_store
 from graphqd.data.store import open_store
-from graphqd.evaluate.rollout import load_surrogate
+from graphqd.graphs.holstein import graph_batch
+from graphqd.runtime.surrogate import load_surrogate
 from graphqd.physics import holstein
 from sweep_common import device_name
 

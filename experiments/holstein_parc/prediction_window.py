@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from graphqd.evaluate.holstein_metrics import window_rmse  # noqa: E402
-from graphqd.evaluate.rollout import load_surrogate  # noqa: E402
+from graphqd.runtime.surrogate import load_surrogate  # noqa: E402
 from sweep_common import device_name, write_results  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))

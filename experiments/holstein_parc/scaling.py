@@ -106,9 +106,9 @@ def _timed(fn, min_reps: int, min_seconds: float, max_reps: int) -> tuple[float,
 
 def cmd_time(args) -> None:
     _threads()
-    from graphqd.data import keys as K
-    from graphqd.data.holstein import dense_to_band, graph_batch
-    from graphqd.evaluate.rollout import load_surrogate
+    from graphqd import keys as K
+    from graphqd.graphs.holstein import dense_to_band, graph_batch
+    from graphqd.runtime.surrogate import load_surrogate
     from graphqd.physics import holstein
 
     models = [(name, load_surrogate(path, "cpu"), path) for name, path in _named(args.model)]

@@ -12,9 +12,9 @@ import torch
 import graphqd.models.parc_cnn  # noqa: F401  (imports register the models)
 import graphqd.models.parc_graph  # noqa: F401
 import graphqd.models.recurrent_cnn  # noqa: F401
-from graphqd.data import keys as K
-from graphqd.data.holstein import graph_batch
-from graphqd.data.normalization import Normalization
+from graphqd import keys as K
+from graphqd.graphs.holstein import graph_batch
+from graphqd.models.normalization import Normalization
 from graphqd.models.registry import build_model, validate_model_section
 
 STATS = {"Q": {"mean": [0.0], "std": [1.0], "step_std": [0.02], "rate_std": [0.3]},

@@ -20,8 +20,8 @@ import yaml
 
 from graphqd.bench.common import write_json
 from graphqd.evaluate.holstein_metrics import window_rmse
-from graphqd.evaluate.rollout import load_surrogate
-from graphqd.train import checkpoint as ckpt
+from graphqd.runtime import checkpoint as ckpt
+from graphqd.runtime.surrogate import load_surrogate
 from graphqd.train import train
 
 

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from graphqd import config as cfg
-from graphqd.data.recipes import holstein as holstein_recipe
 from graphqd.bench.common import write_json
+from graphqd.data.recipes import holstein as holstein_recipe
 from graphqd.data.recipes import negf as negf_recipe
 from graphqd.data.recipes import wave as wave_recipe
 from graphqd.evaluate.holstein_plots import plot_quench, plot_rollout
@@ -61,7 +61,7 @@ def surrogate_demo(out: str, train_steps: int, steps: int = 250) -> None:
     """Train a small graph surrogate on the L = 8 deep quench, roll it out at L = 64, evaluate it."""
     from graphqd.evaluate.holstein_metrics import evaluate
     from graphqd.evaluate.holstein_rollout import exact_path, write_rollouts
-    from graphqd.evaluate.rollout import load_surrogate
+    from graphqd.runtime.surrogate import load_surrogate
     from graphqd.train import train
 
     data, run_dir = os.path.join(out, "holstein_deep.h5"), os.path.join(out, "surrogate_run")
@@ -94,7 +94,7 @@ def pretrained_demo(out: str, checkpoint: str, steps: int) -> None:
     against the exact trajectory and report the Q error at the last step relative to the CDW amplitude."""
     from graphqd.data.store import open_store
     from graphqd.evaluate.holstein_rollout import write_rollouts
-    from graphqd.evaluate.rollout import load_surrogate
+    from graphqd.runtime.surrogate import load_surrogate
 
     if not os.path.isfile(checkpoint):
         print(f"pretrained graph PARC: '{checkpoint}' not found (it ships with the repository); skipped")

@@ -1,8 +1,14 @@
-"""`graphqd evaluate --checkpoint RUN_DIR|FILE --data PATH.h5 --out metrics.json`."""
+"""`graphqd evaluate --checkpoint RUN_DIR|FILE --data PATH.h5 --out metrics.json`.
+
+Dispatched on the system of the data (`graphqd.runtime.systems`, role `metrics`); the
+checkpoint must hold a surrogate of that system.
+"""
 from __future__ import annotations
 
 from graphqd.bench.common import write_json
 from graphqd.data.recipes.common import resolve_device
+from graphqd.runtime import systems
+from graphqd.runtime.surrogate import load_surrogate
 
 
 def add_parser(subparsers):
@@ -28,14 +34,12 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from graphqd.evaluate.holstein_metrics import evaluate
-    from graphqd.evaluate.rollout import load_surrogate
+    system = systems.of_store(args.data)
+    metrics = system.load("metrics", f"'{args.data}' is a {system.name} store")
     device = resolve_device(args.device)
-    surrogate = load_surrogate(args.checkpoint, device)
-    result = evaluate(surrogate, args.data, args.steps, args.runs, args.one_step_samples, args.valid_threshold,
-                      device=device, conserve=tuple(args.conserve))
+    surrogate = load_surrogate(args.checkpoint, device, system.name)
+    result = metrics.evaluate(surrogate, args.data, args.steps, args.runs, args.one_step_samples, args.valid_threshold,
+                              device=device, conserve=tuple(args.conserve))
     write_json(args.out, result)
-    print(f"one-step RMSE total {result['rmse_total']:.4g} (Q {result['rmse_Q']:.3g}, P {result['rmse_P']:.3g}, "
-          f"rho {result['rmse_rho']:.3g}); rollout RMSE after {result['rollout_steps']} steps "
-          f"{result['rollout_rmse_total'][-1]:.4g}; valid time {result['valid_time']:.3g}; wrote {args.out}")
+    print(f"{metrics.summary(result)}; wrote {args.out}")
     return 0

@@ -1,9 +1,15 @@
-"""`graphqd rollout --checkpoint RUN_DIR|FILE --data PATH.h5 --steps N [--lattice L] --out PATH.h5`."""
+"""`graphqd rollout --checkpoint RUN_DIR|FILE --data PATH.h5 --steps N [--lattice L] --out PATH.h5`.
+
+Dispatched on the system of the data (`graphqd.runtime.systems`, role `rollout`); the
+checkpoint must hold a surrogate of that system.
+"""
 from __future__ import annotations
 
 import argparse
 
 from graphqd.data.recipes.common import resolve_device
+from graphqd.runtime import systems
+from graphqd.runtime.surrogate import load_surrogate
 
 
 def add_parser(subparsers):
@@ -30,13 +36,11 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from graphqd.evaluate.holstein_rollout import write_rollouts
-    from graphqd.evaluate.rollout import load_surrogate
+    system = systems.of_store(args.data)
+    writer = system.load("rollout", f"'{args.data}' is a {system.name} store")
     device = resolve_device(args.device)
-    surrogate = load_surrogate(args.checkpoint, device)
-    summary = write_rollouts(surrogate, args.data, args.out, args.steps, args.lattice, args.runs, args.start,
-                             args.exact, device, tuple(args.conserve))
-    extra = f"; exact trajectory in {summary['exact']}" if "exact" in summary else ""
-    print(f"wrote {summary['runs']} rollouts of {summary['steps']} steps (dt = {summary['dt']:g}, "
-          f"L = {summary['lattice']}) to {summary['out']}{extra}")
+    surrogate = load_surrogate(args.checkpoint, device, system.name)
+    summary = writer.write_rollouts(surrogate, args.data, args.out, args.steps, args.lattice, args.runs, args.start,
+                                    args.exact, device, tuple(args.conserve))
+    print(writer.summary(summary))
     return 0

@@ -4,16 +4,16 @@ from __future__ import annotations
 import argparse
 
 from graphqd import config as cfg
-from graphqd.data.recipes import SYSTEMS, recipe
 from graphqd.data.recipes.common import resolve_device
 from graphqd.errors import ConfigError
+from graphqd.runtime import systems
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("simulate", help="run a ground-truth simulator into an HDF5 store",
                               description="Run a dataset recipe (datasets/*.yaml) with the exact simulator. "
                               "Rerunning an interrupted command with the same arguments resumes it.")
-    p.add_argument("system", choices=SYSTEMS)
+    p.add_argument("system", choices=systems.names())
     p.add_argument("--config", required=True, help="dataset recipe (YAML)")
     p.add_argument("--out", required=True, help="output store (.h5)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -30,12 +30,12 @@ def resolve(system: str, path: str, overrides: list[str]) -> dict:
     if raw.get("system", system) != system:
         raise ConfigError(f"config key 'system' is {raw.get('system')!r} in '{path}', but the command says {system!r}")
     raw["system"] = system
-    return cfg.validate(raw, recipe(system).SCHEMA)
+    return cfg.validate(raw, systems.get(system).load("recipe").SCHEMA)
 
 
 def run(args) -> int:
     config = resolve(args.system, args.config, args.overrides)
     device = resolve_device(args.device)
-    recipe(args.system).generate(config, args.out, device, args.shard)
+    systems.get(args.system).load("recipe").generate(config, args.out, device, args.shard)
     print(f"wrote {args.out}")
     return 0

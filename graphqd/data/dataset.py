@@ -12,7 +12,6 @@ key n, for which `state_at(batch, 1)` is the force-field label).
 from __future__ import annotations
 
 import abc
-
 import os
 from typing import Iterator
 
@@ -20,9 +19,9 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data, Dataset
 
-from graphqd.data.keys import rate_key
 from graphqd.data.store import open_store
 from graphqd.errors import ConfigError
+from graphqd.keys import rate_key
 
 
 class LazyStore:

@@ -51,6 +51,11 @@ def open_store(path: str, system: str | None = None, require_complete: bool = Tr
     return handle
 
 
+def run_count(handle: h5py.File) -> int:
+    """Number of trajectories in an open store (the length of its per-run arrays)."""
+    return int(handle[next(k for k in handle if handle[k].attrs.get("per_run", False))].shape[0])
+
+
 class StoreWriter:
     """Writes runs into a new or resumed store; use as a context manager."""
 

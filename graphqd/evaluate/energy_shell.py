@@ -25,17 +25,17 @@ quench starts with P = 0 and must turn electronic energy into lattice energy).
 `ElectronicShell` keeps the same shell through ρ instead (a unitary rotation of the electrons),
 where the energy error of a learned step actually arises; (Q, P) take only what it cannot reach.
 
-Shapes: states as in `graphqd.evaluate.rollout.rollout`, `count` chains of L sites stacked:
-Q, P (count·L,); rho band (count·M, 2) in the band-graph order of `graphqd.data.holstein`.
+Shapes: states as in `graphqd.runtime.rollout.rollout`, `count` chains of L sites stacked:
+Q, P (count·L,); rho band (count·M, 2) in the band-graph order of `graphqd.graphs.holstein`.
 """
 from __future__ import annotations
 
 import torch
 
-from graphqd.data import keys as K
-from graphqd.data.holstein import HolsteinGraphSpec, dense_to_band, graph_fields
+from graphqd import keys as K
 from graphqd.errors import GraphqdError
 from graphqd.evaluate.isospectral import Isospectral
+from graphqd.graphs.holstein import HolsteinGraphSpec, dense_to_band, graph_fields
 from graphqd.physics import holstein
 from graphqd.physics.lattice import neighbour_table
 

@@ -19,28 +19,27 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch
 
-from graphqd.data import keys as K
-from graphqd.data.holstein import HolsteinWindows, band_to_dense
+from graphqd import keys as K
+from graphqd.data.holstein import HolsteinWindows
+from graphqd.data.store import open_store, run_count
 from graphqd.errors import GraphqdError
 from graphqd.evaluate import metrics
 from graphqd.evaluate.conservation import INVARIANTS, invariant_projection
-from graphqd.evaluate.rollout import Surrogate, rollout
+from graphqd.graphs.holstein import band_to_dense
 from graphqd.physics import holstein
+from graphqd.runtime.rollout import rollout
+from graphqd.runtime.surrogate import Surrogate
+from graphqd.runtime.systems import dataset_for
 
 MAX_LAG = 250
 
 
 def surrogate_windows(surrogate: Surrogate, data: str) -> HolsteinWindows:
-    """Samples of `data` in the model's graphs and model step (all runs)."""
-    from graphqd.train.trainer import DATASETS
-    cls = type(surrogate.model)
-    if cls.system != "holstein" or DATASETS.get(cls.system) is not HolsteinWindows:
-        raise GraphqdError(f"graphqd evaluate supports Holstein surrogates; this checkpoint holds a {cls.system} model")
-    from graphqd.data.store import open_store
-    with open_store(data, "holstein") as handle:
-        n_runs = int(handle["Q"].shape[0])
-    spec = cls.graph_spec({k: v for k, v in surrogate.config["model"].items() if k != "name"})
-    return HolsteinWindows(data, range(n_runs), surrogate.config["data"]["step"], 1, spec, rates=False)
+    """Samples of `data` in the model's graphs and model step (all runs, every start)."""
+    with open_store(data) as handle:
+        n_runs = run_count(handle)
+    config = dict(surrogate.config, data=dict(surrogate.config["data"], path=data))
+    return dataset_for(config, range(n_runs), 1, rates=False, start_stride=1)
 
 
 def _batches(dataset, pairs, horizon, size, device):
@@ -174,3 +173,10 @@ def climate_scale(dataset: HolsteinWindows, runs, steps: int) -> float:
     rms = lambda x, norm: float(((x - x.mean()) ** 2).reshape(*x.shape[:2], -1).sum(-1).div(norm).sqrt().mean())
     rho_part = float(((band - band.mean((0, 1, 2))) ** 2).sum((-1, -2)).div(L * L).sqrt().mean())
     return rms(Q, L) + rms(P, L) + rho_part
+
+
+def summary(result: dict) -> str:
+    """One line of `graphqd evaluate`'s result."""
+    return (f"one-step RMSE total {result['rmse_total']:.4g} (Q {result['rmse_Q']:.3g}, P {result['rmse_P']:.3g}, "
+            f"rho {result['rmse_rho']:.3g}); rollout RMSE after {result['rollout_steps']} steps "
+            f"{result['rollout_rmse_total'][-1]:.4g}; valid time {result['valid_time']:.3g}")

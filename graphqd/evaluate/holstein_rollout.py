@@ -21,15 +21,16 @@ import torch
 import yaml
 
 from graphqd import config as cfg
-from graphqd.data import keys as K
-from graphqd.data.holstein import band_to_dense, dense_to_band, graph_batch
+from graphqd import keys as K
 from graphqd.data.recipes import holstein as recipe
 from graphqd.data.store import StoreWriter
 from graphqd.errors import GraphqdError
 from graphqd.evaluate.conservation import INVARIANTS, invariant_projection
 from graphqd.evaluate.holstein_metrics import surrogate_windows
-from graphqd.evaluate.rollout import Surrogate, rollout
+from graphqd.graphs.holstein import band_to_dense, dense_to_band, graph_batch
 from graphqd.physics import holstein
+from graphqd.runtime.rollout import rollout
+from graphqd.runtime.surrogate import Surrogate
 
 PHYSICAL_ATTRS = ("hopping", "omega", "stiffness", "mass", "g_initial", "g_final", "q_noise", "initial_kind",
                   "boundary", "substeps")
@@ -114,3 +115,10 @@ def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattic
         recipe.generate(exact_config, exact_path(out), torch.device(device))
         summary["exact"] = exact_path(out)
     return summary
+
+
+def summary(result: dict) -> str:
+    """One line of `graphqd rollout`'s result."""
+    extra = f"; exact trajectory in {result['exact']}" if "exact" in result else ""
+    return (f"wrote {result['runs']} rollouts of {result['steps']} steps (dt = {result['dt']:g}, "
+            f"L = {result['lattice']}) to {result['out']}{extra}")

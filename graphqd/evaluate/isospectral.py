@@ -16,15 +16,15 @@ flows). It keeps Hermiticity and the trace exactly. The eigen-decomposition is d
 per chain, so it needs the whole matrix in the band (band_radius ≥ L/2 on a ring, L − 1 open); it is
 meant for the small lattices on which climate statistics are taken.
 
-Shapes: ρ band (count·M, 2) in the band-graph order of `graphqd.data.holstein`.
+Shapes: ρ band (count·M, 2) in the band-graph order of `graphqd.graphs.holstein`.
 """
 from __future__ import annotations
 
 import torch
 
-from graphqd.data import keys as K
-from graphqd.data.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band, graph_fields
+from graphqd import keys as K
 from graphqd.errors import GraphqdError
+from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band, graph_fields
 
 
 class Isospectral:

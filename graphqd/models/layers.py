@@ -24,10 +24,10 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from graphqd.data import keys as K
+from graphqd import keys as K
 from graphqd.errors import GraphqdError
+from graphqd.models.dropout import ChannelDropout
 from graphqd.models.offset_conv import OffsetConv
-from graphqd.train.dropout import ChannelDropout
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh}
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from graphqd import keys as K
 from graphqd.config import Field
-from graphqd.data import keys as K
-from graphqd.data.holstein import HolsteinGraphSpec, band_features, site_features
-from graphqd.data.normalization import Normalization
+from graphqd.graphs.holstein import HolsteinGraphSpec, band_features, site_features
+from graphqd.models.dropout import ChannelDropout
+from graphqd.models.normalization import Normalization
 from graphqd.models.offset_conv import OffsetConv
 from graphqd.models.registry import register
-from graphqd.train.dropout import ChannelDropout
 
 
 class OffsetConvStack(nn.Module):

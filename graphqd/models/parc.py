@@ -26,7 +26,7 @@ i g (Q_i − Q_j) ρ_ij, local in the entry), ``"diagonal"`` puts Q̃_i on the d
 only and zero elsewhere (the paper's diag-embedding of Q as a second image channel).
 
 ρ is carried as its band: the entries with d(i, j) ≤ band_radius, channels (Re, Im)
-(graphqd.data.keys.RHO). Entries outside the band are not part of the state: they are
+(graphqd.keys.RHO). Entries outside the band are not part of the state: they are
 neither predicted nor scored (the band-restricted RMSE of graphqd.data.holstein), and on
 a band covering every entry the model sees the whole matrix. With
 ``hermitian_projection`` the ρ rate and increment are projected onto Hermitian,
@@ -60,11 +60,11 @@ import abc
 import torch
 from torch import Tensor, nn
 
+from graphqd import keys as K
 from graphqd.config import Field
-from graphqd.data import keys as K
-from graphqd.data.holstein import HolsteinGraphSpec
-from graphqd.data.normalization import Normalization
+from graphqd.graphs.holstein import HolsteinGraphSpec
 from graphqd.models.layers import ACTIVATIONS, ParcNet
+from graphqd.models.normalization import Normalization
 
 # the config keys every PARC variant shares
 PARC_SCHEMA = {

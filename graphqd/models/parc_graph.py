@@ -33,11 +33,11 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from graphqd import keys as K
 from graphqd.config import Field
-from graphqd.data import keys as K
-from graphqd.data.holstein import HolsteinGraphSpec
-from graphqd.data.normalization import Normalization
+from graphqd.graphs.holstein import HolsteinGraphSpec
 from graphqd.models.layers import LatticeGraph, graph_factories
+from graphqd.models.normalization import Normalization
 from graphqd.models.parc import PARC_SCHEMA, HolsteinPARC
 from graphqd.models.registry import register
 

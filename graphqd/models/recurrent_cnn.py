@@ -19,11 +19,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from graphqd import keys as K
 from graphqd.config import Field
-from graphqd.data import keys as K
-from graphqd.data.holstein import HolsteinGraphSpec
-from graphqd.data.normalization import Normalization
+from graphqd.graphs.holstein import HolsteinGraphSpec
 from graphqd.models.layers import DenseLayout, ParcNet, dense_factories
+from graphqd.models.normalization import Normalization
 from graphqd.models.parc import PARC_SCHEMA, hermitian_traceless
 from graphqd.models.parc_cnn import FULL_BAND
 from graphqd.models.registry import register

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from graphqd.data.keys import rate_key
+from graphqd.keys import rate_key
 
 
 class RolloutObjective(nn.Module):

@@ -28,20 +28,18 @@ from tqdm import tqdm
 
 from graphqd import config as cfg
 from graphqd.data.dataset import GlobalBatchSampler
-from graphqd.data.holstein import HolsteinWindows
-from graphqd.data.normalization import Normalization
 from graphqd.data.splits import split_runs
-from graphqd.data.store import open_store
+from graphqd.data.store import open_store, run_count
 from graphqd.errors import ConfigError, GraphqdError
-from graphqd.evaluate.rollout import rollout
-from graphqd.models.registry import build_model, model_class, validate_model_section
-from graphqd.train import checkpoint as ckpt
+from graphqd.models.normalization import Normalization
+from graphqd.models.registry import build_model, validate_model_section
+from graphqd.runtime import checkpoint as ckpt
+from graphqd.runtime.rollout import rollout
+from graphqd.runtime.systems import dataset_class, dataset_for
 from graphqd.train import distributed
 from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
 from graphqd.train.objective import RolloutObjective, input_noise
 from graphqd.train.schedule import build_scheduler
-
-DATASETS = {"holstein": HolsteinWindows}
 
 
 @dataclass
@@ -54,17 +52,9 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def dataset_for(config: dict, runs, horizon: int, rates: bool = True):
-    """The WindowDataset of the model's system over trajectories `runs` of data.path."""
-    cls = model_class(config["model"]["name"])
-    spec = cls.graph_spec({k: v for k, v in config["model"].items() if k != "name"})
-    data = config["data"]
-    return DATASETS[cls.system](data["path"], runs, data["step"], horizon, spec, data["start_stride"], rates)
-
-
 def data_splits(config: dict) -> dict:
     with open_store(config["data"]["path"]) as handle:
-        n_runs = int(handle[next(k for k in handle if handle[k].attrs.get("per_run", False))].shape[0])
+        n_runs = run_count(handle)
     return split_runs(n_runs, config["data"]["split"], config["data"]["split_seed"])
 
 
@@ -170,6 +160,7 @@ def train(config: dict, resume: str | None = None) -> TrainResult:
 
 def _train(config: dict, resume: str | None, processes) -> TrainResult:
     began = time.perf_counter()
+    dataset_class(config)  # the data's system has surrogates and is the model's, before anything is written
     config, run_dir, checkpoint = _prepare_run_dir(config, resume, processes)
     device, seed = processes.device, config["train"]["seed"]
     splits = data_splits(config)

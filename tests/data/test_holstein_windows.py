@@ -6,13 +6,14 @@ from torch_geometric.loader import DataLoader
 
 from conftest import TINY_HOLSTEIN
 from graphqd import config as cfg
-from graphqd.data import keys as K
+from graphqd import keys as K
 from graphqd.data.dataset import GlobalBatchSampler
-from graphqd.data.holstein import HolsteinGraphSpec, HolsteinWindows, band_to_dense, params_of_store
-from graphqd.data.normalization import Normalization
+from graphqd.data.holstein import HolsteinWindows, params_of_store
 from graphqd.data.recipes import holstein as recipe
 from graphqd.data.splits import split_runs
 from graphqd.errors import ConfigError
+from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense
+from graphqd.models.normalization import Normalization
 from graphqd.physics import holstein
 
 SPEC = HolsteinGraphSpec(site_cutoff=1, band_radius=2, kernel_radius=1)  # L = 6: band of 5 diagonals

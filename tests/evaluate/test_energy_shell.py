@@ -2,13 +2,13 @@
 import pytest
 import torch
 
-from graphqd.data import keys as K
-from graphqd.data.holstein import HolsteinGraphSpec, dense_to_band
+from graphqd import keys as K
 from graphqd.errors import GraphqdError
 from graphqd.evaluate.conservation import invariant_projection
 from graphqd.evaluate.energy_shell import ElectronicShell, EnergyShell
-from graphqd.evaluate.rollout import rollout
+from graphqd.graphs.holstein import HolsteinGraphSpec, dense_to_band
 from graphqd.physics import holstein
+from graphqd.runtime.rollout import rollout
 
 
 def _states(L: int, boundary: str, band_radius: int, count: int = 3):
@@ -34,7 +34,7 @@ def _gradient(band: dict, params, spec) -> tuple[torch.Tensor, torch.Tensor]:
     L = params.n_sites
     Q = band[K.Q].reshape(-1, L).clone().requires_grad_(True)
     P = band[K.P].reshape(-1, L).clone().requires_grad_(True)
-    from graphqd.data.holstein import band_to_dense
+    from graphqd.graphs.holstein import band_to_dense
     rho = band_to_dense(band[K.RHO].reshape(Q.size(0), -1, 2), L, True, spec)
     holstein.energy(holstein.State(Q, P, rho), params).sum().backward()
     return Q.grad, P.grad
@@ -85,7 +85,7 @@ def test_rollout_with_the_constraint_keeps_a_heating_model_on_the_shell():
 
 
 def _dense(band: dict, L: int, spec) -> torch.Tensor:
-    from graphqd.data.holstein import band_to_dense
+    from graphqd.graphs.holstein import band_to_dense
     return band_to_dense(band[K.RHO].reshape(-1, L * L, 2), L, True, spec)
 
 

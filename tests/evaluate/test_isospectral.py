@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from graphqd.data import keys as K
-from graphqd.data.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
+from graphqd import keys as K
 from graphqd.errors import GraphqdError
 from graphqd.evaluate.isospectral import Isospectral
+from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
 from graphqd.physics import holstein
 
 

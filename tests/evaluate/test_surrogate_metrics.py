@@ -131,7 +131,7 @@ def test_train_rollout_evaluate_end_to_end(tiny_holstein_recipe, tmp_path):
     # the prediction-window error from later starts: against the rollout file written by `graphqd rollout --start`
     from graphqd.errors import GraphqdError
     from graphqd.evaluate.holstein_metrics import window_rmse
-    from graphqd.evaluate.rollout import load_surrogate
+    from graphqd.runtime.surrogate import load_surrogate
     surrogate = load_surrogate(str(tmp_path / "run"))
     np.testing.assert_allclose(window_rmse(surrogate, str(data), 8, [0])["total"], found["rollout_rmse_total"],
                                rtol=1e-6)

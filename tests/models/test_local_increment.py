@@ -3,11 +3,11 @@ updates, any chain length, registry errors."""
 import pytest
 import torch
 
-from graphqd.data import keys as K
-from graphqd.data.holstein import band_to_dense, dense_to_band, graph_batch
-from graphqd.data.normalization import Normalization
+from graphqd import keys as K
 from graphqd.errors import ConfigError
 from graphqd.graphs import band_graph, band_translation_permutation, translation_permutation
+from graphqd.graphs.holstein import band_to_dense, dense_to_band, graph_batch
+from graphqd.models.normalization import Normalization
 from graphqd.models.registry import available, build_model, validate_model_section
 
 STATS = {"Q": {"mean": [0.1], "std": [0.5], "step_std": [0.02], "rate_std": [0.3]},

@@ -5,12 +5,12 @@ import pytest
 import torch
 from torch import nn
 
-from graphqd.data import keys as K
-from graphqd.data.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band, graph_batch
-from graphqd.data.normalization import Normalization
+from graphqd import keys as K
 from graphqd.errors import GraphqdError
 from graphqd.graphs import band_graph, band_translation_permutation, translation_permutation
+from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band, graph_batch
 from graphqd.models.layers import DenseLayout, ParcNet, ResidualBlock, dense_factories
+from graphqd.models.normalization import Normalization
 from graphqd.models.parc_cnn import CNNPARC  # noqa: F401  (imports register the models)
 from graphqd.models.recurrent_cnn import RecurrentCNN  # noqa: F401
 from graphqd.models.registry import build_model, validate_model_section

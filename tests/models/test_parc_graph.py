@@ -6,12 +6,12 @@ import time
 import pytest
 import torch
 
-from graphqd.data import keys as K
-from graphqd.data.holstein import band_to_dense, dense_to_band, graph_batch
-from graphqd.data.normalization import Normalization
+from graphqd import keys as K
 from graphqd.graphs import (band_graph, band_inversion_permutation, band_translation_permutation,
                             chain_inversion_permutation, translation_permutation)
+from graphqd.graphs.holstein import band_to_dense, dense_to_band, graph_batch
 from graphqd.models.layers import copy_dense_weights
+from graphqd.models.normalization import Normalization
 from graphqd.models.parc_cnn import CNNPARC
 from graphqd.models.parc_graph import GraphPARC
 from graphqd.models.registry import build_model, validate_model_section

@@ -14,7 +14,7 @@ from conftest import TINY_HOLSTEIN
 from graphqd import config as cfg
 from graphqd.data.recipes import holstein as recipe
 from graphqd.errors import ConfigError
-from graphqd.train import checkpoint as ckpt
+from graphqd.runtime import checkpoint as ckpt
 from graphqd.train import train
 
 
@@ -108,7 +108,7 @@ def test_config_errors(store, tmp_path):
 
 
 def test_export_model_and_fine_tune(store, tmp_path):
-    from graphqd.evaluate.rollout import load_surrogate
+    from graphqd.runtime.surrogate import load_surrogate
     source = tmp_path / "source"
     train(base_config(store, source, steps=4))
     exported = tmp_path / "pretrained" / "model.pt"

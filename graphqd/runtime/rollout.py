@@ -1,43 +1,9 @@
-"""Autoregressive rollouts of a surrogate, and loading a trained surrogate from a checkpoint."""
+"""The autoregressive rollout loop shared by training (validation), `graphqd rollout` and
+`graphqd evaluate`: u_{h+1} = model(u_h), explicitly, one step at a time."""
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 from torch import nn
-
-from graphqd.data.normalization import Normalization
-from graphqd.models.registry import build_model
-from graphqd.train import checkpoint as ckpt
-
-
-@dataclass
-class Surrogate:
-    """A trained model with what is needed to run it: its config and training-data facts."""
-
-    model: nn.Module
-    config: dict
-    dataset: dict
-    step: int
-    path: str
-
-    @property
-    def dt(self) -> float:
-        return self.model.normalization.dt
-
-    @property
-    def parameter_count(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
-
-
-def load_surrogate(path: str, device: torch.device | str = "cpu") -> Surrogate:
-    """The model of a checkpoint (a file, or the latest in a run directory), in eval mode."""
-    checkpoint = ckpt.load(path)
-    normalization = Normalization.from_dict(checkpoint.normalization)
-    model = build_model(checkpoint.config["model"], normalization)
-    model.load_state_dict(checkpoint.model)
-    model.to(device).eval()
-    return Surrogate(model, checkpoint.config, checkpoint.dataset, checkpoint.step, ckpt.find(path))
 
 
 @torch.no_grad()

@@ -1,5 +1,6 @@
-"""`graphqd bench surrogate`: throughput of the learning side.
+"""`graphqd bench surrogate` for Holstein surrogates: throughput of the learning side.
 
+The model is the reference `local_increment` (or, with `--checkpoint`, a trained model).
 1. data loading: Holstein window samples per second through a PyG DataLoader (lazy HDF5);
 2. training step: samples per second of forward + backward + AdamW of the reference model;
 3. rollout: site-steps per second of one model step on band graphs of L = 8 … 4096, with
@@ -17,15 +18,17 @@ import torch
 from torch_geometric.loader import DataLoader
 
 from graphqd import config as cfg
+from graphqd import keys as K
 from graphqd.bench.common import best_time, device_description, format_table, synchronize
-from graphqd.data import keys as K
 from graphqd.data.dataset import GlobalBatchSampler
-from graphqd.data.holstein import HolsteinGraphSpec, HolsteinWindows, graph_batch
-from graphqd.data.normalization import Normalization
+from graphqd.data.holstein import HolsteinWindows
 from graphqd.data.recipes import holstein as recipe
 from graphqd.graphs import band_graph
-from graphqd.models.registry import build_model, validate_model_section
+from graphqd.graphs.holstein import HolsteinGraphSpec, graph_batch
+from graphqd.models.normalization import Normalization
+from graphqd.models.registry import build_model, model_class, validate_model_section
 from graphqd.physics import holstein
+from graphqd.runtime.surrogate import load_surrogate
 from graphqd.train.objective import RolloutObjective
 
 
@@ -51,9 +54,10 @@ def run(args) -> dict:
     device = torch.device(args.device)
     sizes = [8, 64, 512, 2048, 4096] if args.quick else [int(v) for v in args.sizes.split(",")]
     repeats = 3 if args.quick else 10
-    section = validate_model_section({"name": "local_increment", "width": args.width, "band_radius": args.band_radius})
-    spec: HolsteinGraphSpec = type(build_model(section, _dummy_norm())).graph_spec(
-        {k: v for k, v in section.items() if k != "name"})
+    trained = load_surrogate(args.checkpoint, device) if args.checkpoint else None
+    section = validate_model_section(trained.config["model"] if trained else
+                                     {"name": "local_increment", "width": args.width, "band_radius": args.band_radius})
+    spec: HolsteinGraphSpec = model_class(section["name"]).graph_spec({k: v for k, v in section.items() if k != "name"})
     with tempfile.TemporaryDirectory() as folder:
         path = _store(folder, args.quick)
         dataset = HolsteinWindows(path, range(8), step=1, horizon=1, graphs=spec)
@@ -71,9 +75,9 @@ def run(args) -> dict:
             loading.append({"stage": f"data loading, {workers} workers", "device": "CPU",
                             "samples_per_s": n * args.batch / seconds, "ms_per_batch": 1e3 * seconds / n})
             del batches, loader
-        norm = Normalization(dataset.statistics(), dataset.dt)
         torch.manual_seed(0)
-        model = build_model(section, norm).to(device)
+        model = trained.model.train() if trained else \
+            build_model(section, Normalization(dataset.statistics(), dataset.dt)).to(device)
         objective = RolloutObjective(model, dataset.state_keys)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         batch = next(iter(DataLoader(dataset, batch_size=args.batch))).to(device)
@@ -87,7 +91,7 @@ def run(args) -> dict:
         loading.append({"stage": f"training step (batch {args.batch}, L = 8)", "device": device_description(device),
                         "samples_per_s": args.batch / seconds, "ms_per_batch": 1e3 * seconds})
     parameters = sum(p.numel() for p in model.parameters())
-    print(f"reference model local_increment: width {args.width}, band radius {spec.band_radius}, "
+    print(f"{args.checkpoint or 'reference model'} {section['name']}: band radius {spec.band_radius}, "
           f"{parameters} parameters")
     print(format_table(loading, ["stage", "device", "samples_per_s", "ms_per_batch"]))
 
@@ -119,12 +123,7 @@ def run(args) -> dict:
                               "exact_ms_per_step", "speedup_vs_exact"]))
     print(f"cost per step ∝ L^{slope:.2f} for L >= {big[0]['L']} (1 = linear)")
     synchronize(device)
-    return {"model": "local_increment", "width": args.width, "band_radius": spec.band_radius,
+    return {"model": section["name"], "checkpoint": args.checkpoint, "width": section.get("width"),
+            "band_radius": spec.band_radius,
             "parameters": parameters, "device_name": device_description(device), "throughput": loading,
             "rollout": rows, "rollout_cost_exponent": slope}
-
-
-def _dummy_norm() -> Normalization:
-    one = {"mean": [0.0], "std": [1.0], "step_std": [1.0], "rate_std": [1.0]}
-    two = {k: v * 2 for k, v in one.items()}
-    return Normalization({"Q": one, "P": one, "rho": two}, 1.0)
