@@ -1,7 +1,7 @@
 """Names of the tensors that flow between datasets, models and the trainer (nequip style).
 
-Every sample is a PyG graph whose nodes are lattice sites; Holstein samples carry a second
-node set, the density-matrix band. A window of H + 1 frames holds the state at
+Every sample is a PyG graph whose nodes are lattice sites (grid points for the wave system);
+Holstein samples carry a second node set, the density-matrix band. A window of H + 1 frames holds the state at
 t0 + h·k·dt for h = 0 … H (k = `data.step` snapshots per model step); frame 0 is the input,
 frames 1 … H the targets of an H-step rollout. Per-node integer fields are never named
 *index*/*batch*: PyG would offset those when batching. The ones here are offset explicitly
@@ -31,6 +31,14 @@ BAND_OFFSET = "band_offset"    # (E_band, 2) long | (di, dj) = source entry − 
 # --- one per graph ------------------------------------------------------------------------------
 RUN = "run"                    # (1,) long | trajectory number in the store
 START = "start"                # (1,) long | stored snapshot of frame 0
+
+# --- wave samples: grid points are the nodes -----------------------------------------------------
+PSI = "psi"                    # (num_points, F, 2) float | Re ψ, Im ψ per stored frame; the state is the
+                               #   last `frames` of them, (num_points, frames, 2), oldest first
+POTENTIAL = "V"                # (num_points,) float | V(x) at each point (static)
+WINDOW_EDGE_INDEX = "window_edge_index"  # (2, E_window) long | window centre → member, centre-major, slots ascending
+WINDOW_OFFSET = "window_offset"  # (E_window, 1) long | member − centre, the member's slot in the window
+NODE_WEIGHT = "node_weight"    # (num_nodes,) float | weight of each node in the loss and the error (absent: 1)
 
 # the evolving state of a Holstein sample, and the derivative label of each key
 HOLSTEIN_STATE = (Q, P, RHO)

@@ -41,7 +41,7 @@ def run(args) -> int:
         print(f"trained to step {result.step} in {result.seconds:.1f} s; last loss {last:.4g}; "
               f"run directory {result.run_dir}")
         if result.val_rollout_rmse:
-            print(f"validation rollout RMSE (total): step 1 {result.val_rollout_rmse[0]:.4g}, "
+            print(f"validation rollout error (total): step 1 {result.val_rollout_rmse[0]:.4g}, "
                   f"step {len(result.val_rollout_rmse)} {result.val_rollout_rmse[-1]:.4g}")
     return 0
 

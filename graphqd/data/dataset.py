@@ -124,6 +124,11 @@ class WindowDataset(Dataset, metaclass=abc.ABCMeta):
     def statistics(self, max_runs: int = 64) -> dict:
         """Normalisation statistics of these runs: {key: {mean, std, step_std, rate_std}}."""
 
+    def batch_sampler(self, global_batch: int, seed: int, rank: int = 0, world: int = 1,
+                      first_batch: int = 0) -> torch.utils.data.Sampler:
+        """The order in which training draws samples: seeded epochs of every sample."""
+        return GlobalBatchSampler(len(self), global_batch, seed, rank, world, first_batch)
+
 
 class GlobalBatchSampler(torch.utils.data.Sampler):
     """Batches of a seeded per-epoch permutation, resumable and shared out over DDP ranks.

@@ -21,25 +21,15 @@ from torch_geometric.data import Batch
 
 from graphqd import keys as K
 from graphqd.data.holstein import HolsteinWindows
-from graphqd.data.store import open_store, run_count
 from graphqd.errors import GraphqdError
 from graphqd.evaluate import metrics
 from graphqd.evaluate.conservation import INVARIANTS, invariant_projection
 from graphqd.graphs.holstein import band_to_dense
 from graphqd.physics import holstein
 from graphqd.runtime.rollout import rollout
-from graphqd.runtime.surrogate import Surrogate
-from graphqd.runtime.systems import dataset_for
+from graphqd.runtime.surrogate import Surrogate, surrogate_samples
 
 MAX_LAG = 250
-
-
-def surrogate_windows(surrogate: Surrogate, data: str) -> HolsteinWindows:
-    """Samples of `data` in the model's graphs and model step (all runs, every start)."""
-    with open_store(data) as handle:
-        n_runs = run_count(handle)
-    config = dict(surrogate.config, data=dict(surrogate.config["data"], path=data))
-    return dataset_for(config, range(n_runs), 1, rates=False, start_stride=1)
 
 
 def _batches(dataset, pairs, horizon, size, device):
@@ -53,7 +43,7 @@ def evaluate(surrogate: Surrogate, data: str, steps: int | None = None, max_runs
              one_step_samples: int = 2000, valid_threshold: float = 0.5, batch_size: int = 64,
              device: torch.device | str = "cpu", conserve: tuple = ()) -> dict:
     model = surrogate.model.to(device).eval()
-    dataset = surrogate_windows(surrogate, data)
+    dataset = surrogate_samples(surrogate, data)
     constraint_for = invariant_projection(conserve, dataset.params, dataset.graphs)
     k, frames = dataset.step, dataset.num_frames
     if frames - 1 < k:
@@ -140,7 +130,7 @@ def window_rmse(surrogate: Surrogate, data: str, steps: int, starts: list[int], 
     "total": [...], "starts": n}; `climate_scale` σ of the same runs is included to normalise.
     With `conserve`, each rollout keeps the invariants of its own start state."""
     model = surrogate.model.to(device).eval()
-    dataset = surrogate_windows(surrogate, data)
+    dataset = surrogate_samples(surrogate, data)
     constraint_for = invariant_projection(conserve, dataset.params, dataset.graphs)
     runs = dataset.runs[:max_runs] if max_runs else dataset.runs
     last = dataset.num_frames - 1 - steps * dataset.step

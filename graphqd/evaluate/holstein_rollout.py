@@ -26,11 +26,10 @@ from graphqd.data.recipes import holstein as recipe
 from graphqd.data.store import StoreWriter
 from graphqd.errors import GraphqdError
 from graphqd.evaluate.conservation import INVARIANTS, invariant_projection
-from graphqd.evaluate.holstein_metrics import surrogate_windows
 from graphqd.graphs.holstein import band_to_dense, dense_to_band, graph_batch
 from graphqd.physics import holstein
 from graphqd.runtime.rollout import rollout
-from graphqd.runtime.surrogate import Surrogate
+from graphqd.runtime.surrogate import Surrogate, surrogate_samples
 
 PHYSICAL_ATTRS = ("hopping", "omega", "stiffness", "mass", "g_initial", "g_final", "q_noise", "initial_kind",
                   "boundary", "substeps")
@@ -49,7 +48,7 @@ def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattic
     """Roll the surrogate out `steps` model steps and write `out`; returns a summary dict."""
     if steps < 1:
         raise GraphqdError(f"--steps must be >= 1, got {steps}")
-    dataset = surrogate_windows(surrogate, data)
+    dataset = surrogate_samples(surrogate, data)
     handle = dataset.store.file
     n_runs = len(dataset.runs) if runs is None else runs
     if not 1 <= n_runs <= (len(dataset.runs) if lattice in (None, dataset.L) else 10 ** 9):

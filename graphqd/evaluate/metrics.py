@@ -32,6 +32,13 @@ def mae(prediction, truth) -> np.ndarray:
     return np.abs(_np(prediction) - _np(truth)).mean(-1)
 
 
+def mae_components(prediction, truth) -> np.ndarray:
+    """Mean over the last axis of (|Δ Re ψ| + |Δ Im ψ|)/2, as the published code of arXiv 2203.10200
+    computes its MAE (its Eq. 9 writes the modulus, `mae`): (..., X) complex → (...)."""
+    d = _np(prediction) - _np(truth)
+    return ((np.abs(d.real) + np.abs(d.imag)) / 2).mean(-1)
+
+
 def normalized_correlation(prediction, truth) -> np.ndarray:
     """|Σ ψ̂* ψ| / (‖ψ̂‖ ‖ψ‖) over the last axis: (..., X) → (...); 1 for identical shapes."""
     a, b = _np(prediction), _np(truth)

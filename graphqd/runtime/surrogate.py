@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from graphqd.data.dataset import WindowDataset
+from graphqd.data.store import open_store, run_count
 from graphqd.errors import GraphqdError
 from graphqd.models.normalization import Normalization
 from graphqd.models.registry import build_model, model_class
@@ -56,3 +58,12 @@ def load_surrogate(path: str, device: torch.device | str = "cpu", system: str | 
     model.load_state_dict(checkpoint.model)
     model.to(device).eval()
     return Surrogate(model, checkpoint.config, checkpoint.dataset, checkpoint.step, ckpt.find(path))
+
+
+def surrogate_samples(surrogate: Surrogate, data: str) -> WindowDataset:
+    """Samples of every run of store `data` in the graphs and model step of `surrogate`
+    (one model step per sample, every start)."""
+    with open_store(data) as handle:
+        n_runs = run_count(handle)
+    config = dict(surrogate.config, data=dict(surrogate.config["data"], path=data))
+    return systems.dataset_for(config, range(n_runs), 1, rates=False, start_stride=1)

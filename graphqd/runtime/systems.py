@@ -62,7 +62,9 @@ SYSTEMS = {system.name: system for system in (
     System("holstein", recipe="graphqd.data.recipes.holstein", dataset="graphqd.data.holstein:HolsteinWindows",
            rollout="graphqd.evaluate.holstein_rollout", metrics="graphqd.evaluate.holstein_metrics",
            plots="graphqd.evaluate.holstein_plots:plot_quench", bench="graphqd.bench.holstein_surrogate"),
-    System("wave", recipe="graphqd.data.recipes.wave", plots="graphqd.evaluate.wave_plots:plot_density"),
+    System("wave", recipe="graphqd.data.recipes.wave", dataset="graphqd.data.wave:WaveWindows",
+           rollout="graphqd.evaluate.wave_rollout", metrics="graphqd.evaluate.wave_metrics",
+           plots="graphqd.evaluate.wave_plots:plot_density"),
     System("negf", recipe="graphqd.data.recipes.negf", plots="graphqd.evaluate.negf_plots:plot_domain_wall"),
 )}
 

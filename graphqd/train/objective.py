@@ -5,7 +5,9 @@ and a derivative term for models that estimate du/dt (PARC, Eq. (11) of arXiv 24
       + w_rate (1/H) Σ_h Σ_key mean[((F(û_{h−1}) − du/dt|_{h−1})/σ_rate,key)²]
 
 û_0 = u_0 + ε, ε ~ N(0, (noise·σ_Δ,key)²); û_h = model(û_{h−1}); σ_Δ the std of the one-step
-increment and σ_rate that of du/dt on the training split. The derivative label at h − 1 is
+increment and σ_rate that of du/dt on the training split; u_h is the dataset's `state_at(batch, h)`.
+Where the batch carries `node_weight`, the mean over nodes is weighted by it (nodes of a training
+patch whose prediction lacks context count 0). The derivative label at h − 1 is
 that of the stored (clean) state; a model whose `rate_label` is "midpoint" (PARC with Strang
 splitting) is compared with ½(du/dt|_{h−1} + du/dt|_h) instead. The module wraps the model so
 that DistributedDataParallel sees the whole rollout as one forward pass.
@@ -15,19 +17,34 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from graphqd.keys import rate_key
+from graphqd.keys import NODE_WEIGHT, rate_key
+
+
+def frame_state(state_keys: tuple):
+    """`state_at` of samples whose state is frame h of each key: {key: batch[key][:, h]}."""
+    return lambda batch, frame: {key: batch[key][:, frame] for key in state_keys}
+
+
+def squared_error(error: Tensor, weight: Tensor | None) -> Tensor:
+    """mean(error²), over nodes weighted by `weight` where it applies to this key's nodes."""
+    if weight is None or weight.size(0) != error.size(0):
+        return error.pow(2).mean()
+    per_node = error.pow(2).reshape(error.size(0), -1).mean(1)
+    return (per_node * weight).sum() / weight.sum()
 
 
 class RolloutObjective(nn.Module):
-    def __init__(self, model: nn.Module, state_keys: tuple, rate_weight: float = 1.0):
+    def __init__(self, model: nn.Module, state_keys: tuple, rate_weight: float = 1.0, state_at=None):
         super().__init__()
         self.model = model
         self.state_keys = tuple(state_keys)
         self.rate_weight = float(rate_weight)
+        self.state_at = state_at or frame_state(self.state_keys)
 
     def forward(self, batch, length: int, noise: dict | None = None) -> tuple[Tensor, dict]:
         norm = self.model.normalization
-        state = {key: batch[key][:, 0] for key in self.state_keys}
+        weight = batch[NODE_WEIGHT] if NODE_WEIGHT in batch else None
+        state = self.state_at(batch, 0)
         if noise is not None:
             state = {key: value + noise[key] * norm._shaped(key, "step_std", value) for key, value in state.items()}
         has_rates = rate_key(self.state_keys[0]) in batch
@@ -35,9 +52,10 @@ class RolloutObjective(nn.Module):
         terms: dict[str, Tensor] = {}
         for h in range(1, length + 1):
             out = self.model(batch, state)
+            target = self.state_at(batch, h)
             for key in self.state_keys:
                 scale = norm._shaped(key, "step_std", out[key])
-                error = ((out[key] - batch[key][:, h]) / scale).pow(2).mean()
+                error = squared_error((out[key] - target[key]) / scale, weight)
                 terms[f"loss_{key}"] = terms.get(f"loss_{key}", 0.0) + error / length
                 if rate_key(key) in out and has_rates:
                     scale = norm._shaped(key, "rate_std", out[key])
@@ -52,8 +70,8 @@ class RolloutObjective(nn.Module):
         return total, terms
 
 
-def input_noise(batch, state_keys: tuple, scale: float, seed: int, step: int, rank: int, world: int) -> dict | None:
-    """Standard normal noise (× `scale`) for the input state of this process's share of global batch `step`.
+def input_noise(state: dict, scale: float, seed: int, step: int, rank: int, world: int) -> dict | None:
+    """Standard normal noise (× `scale`) for the input `state` of this process's share of global batch `step`.
 
     Drawn for the whole global batch from a generator seeded by (seed, step) and sliced by
     rank, so it does not depend on the number of processes or on resuming.
@@ -62,8 +80,7 @@ def input_noise(batch, state_keys: tuple, scale: float, seed: int, step: int, ra
         return None
     generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
     noise = {}
-    for key in state_keys:
-        local = batch[key][:, 0]
+    for key, local in state.items():
         full = torch.randn((world * local.size(0), *local.shape[1:]), generator=generator, dtype=local.dtype)
         noise[key] = scale * full[rank * local.size(0):(rank + 1) * local.size(0)].to(local.device)
     return noise

@@ -3,7 +3,7 @@
     run = train(config)                 # a resolved or raw config dict (see graphqd.train.config)
     run = train(config, resume=RUN_DIR) # continue from RUN_DIR's latest checkpoint
 
-Each optimiser step draws the global batch of `GlobalBatchSampler` (a function of the seed
+Each optimiser step draws the global batch of the dataset's `batch_sampler` (a function of the seed
 and the step), adds input noise drawn the same way, rolls the model out for the
 curriculum's length, and takes an AdamW step with gradient clipping and the warm-up/decay
 schedule. The run directory holds config.yaml, checkpoints/ and TensorBoard events.
@@ -27,7 +27,6 @@ from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
 from graphqd import config as cfg
-from graphqd.data.dataset import GlobalBatchSampler
 from graphqd.data.splits import split_runs
 from graphqd.data.store import open_store, run_count
 from graphqd.errors import ConfigError, GraphqdError
@@ -128,19 +127,23 @@ class Validator:
 
 
 def rollout_figure(validator: Validator, states: list[dict], curve: list[float]):
-    """Figure: rollout RMSE per step, and Q of the first site of the first trajectory, truth vs model."""
+    """Figure: rollout error per step, and the first state channel at the node of the first
+    trajectory where it is largest at t = 0, truth vs model."""
     from matplotlib.figure import Figure
     figure = Figure(figsize=(8, 3))
     left, right = figure.subplots(1, 2)
-    dt = validator.dataset.dt
-    times = [dt * h for h in range(len(states))]
+    dataset, batch = validator.dataset, validator.batch
+    times = [dataset.dt * h for h in range(len(states))]
     left.semilogy(times[1:], curve)
-    left.set(xlabel="t", ylabel="rollout RMSE (total)")
-    key = validator.dataset.state_keys[0]
-    truth = validator.batch[key][0].reshape(len(states), -1)[:, 0].cpu()
-    right.plot(times, truth, label="truth")
-    right.plot(times, [float(s[key][0].reshape(-1)[0]) for s in states], "--", label="model")
-    right.set(xlabel="t", ylabel=f"{key} of site 0")
+    left.set(xlabel="t", ylabel="rollout error (total)")
+    key = dataset.state_keys[0]
+    first = dataset.state_at(batch, 0)[key]
+    first = first[:batch.num_nodes // batch.num_graphs] if first.size(0) == batch.num_nodes else first
+    node = int(first.reshape(first.size(0), -1)[:, 0].abs().argmax())
+    right.plot(times, [float(dataset.state_at(batch, h)[key][node].reshape(-1)[0]) for h in range(len(states))],
+               label="truth")
+    right.plot(times, [float(s[key][node].reshape(-1)[0]) for s in states], "--", label="model")
+    right.set(xlabel="t", ylabel=f"{key} at node {node}")
     right.legend()
     figure.tight_layout()
     return figure
@@ -174,7 +177,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         normalization = Normalization(train_set.statistics(config["data"]["stats_runs"]), train_set.dt)
     torch.manual_seed(seed)
     model = build_model(config["model"], normalization).to(device)
-    objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"])
+    objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"], train_set.state_at)
     if config["train"]["compile"]:
         objective.model = torch.compile(model)
     wrapped = DistributedDataParallel(objective) if processes.active else objective
@@ -198,8 +201,8 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         ckpt.restore_rng(checkpoint.rng)
         step = checkpoint.step
 
-    sampler = GlobalBatchSampler(len(train_set), config["data"]["batch_size"], seed, processes.rank, processes.world,
-                                 first_batch=step)
+    sampler = train_set.batch_sampler(config["data"]["batch_size"], seed, processes.rank, processes.world,
+                                      first_batch=step)
     workers = config["data"]["num_workers"]
     loader = DataLoader(train_set, batch_sampler=sampler, num_workers=workers, persistent_workers=workers > 0)
     log = config["log"]
@@ -231,7 +234,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         while step < total:
             batch = next(batches).to(device)
             length = rollout_length(config, step + 1)
-            noise = input_noise(batch, train_set.state_keys, config["train"]["input_noise"], seed, step,
+            noise = input_noise(train_set.state_at(batch, 0), config["train"]["input_noise"], seed, step,
                                 processes.rank, processes.world)
             autocast = torch.autocast(device.type, dtype=amp_dtype) if amp else contextlib.nullcontext()
             with autocast:

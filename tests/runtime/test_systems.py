@@ -14,6 +14,8 @@ from graphqd.runtime import systems
 PRETRAINED = Path(__file__).resolve().parents[2] / "experiments" / "holstein_parc" / "pretrained" / "shallow_graph.pt"
 TINY_WAVE = {"system": "wave", "runs": {"set": "curriculum", "start": 0, "step": 1, "count": 1},
              "grid": {"points": 64, "length": 100.0}, "integrator": {"dt": 0.1, "t_final": 0.5, "internal_dt": 0.01}}
+TINY_NEGF = {"system": "negf", "trajectories": 1, "lattice": {"Lx": 4, "Ly": 2},
+             "dynamics": {"dt": 0.1, "t_final": 0.2, "record_every": 1}}
 API = {"recipe": ("SCHEMA", "generate"), "rollout": ("write_rollouts", "summary"), "metrics": ("evaluate", "summary"),
        "bench": ("add_arguments", "run")}
 
@@ -29,7 +31,7 @@ def assert_one_line(result, *phrases):
 @pytest.fixture
 def stores(cli, tmp_path):
     paths = {}
-    for system, recipe in (("holstein", TINY_HOLSTEIN), ("wave", TINY_WAVE)):
+    for system, recipe in (("holstein", TINY_HOLSTEIN), ("wave", TINY_WAVE), ("negf", TINY_NEGF)):
         (tmp_path / f"{system}.yaml").write_text(yaml.safe_dump(recipe))
         paths[system] = tmp_path / f"{system}.h5"
         result = cli("simulate", system, "--config", tmp_path / f"{system}.yaml", "--out", paths[system])
@@ -55,15 +57,17 @@ def test_every_registered_role_resolves_to_its_interface():
 def test_unknown_systems_and_missing_roles_are_one_sentence():
     with pytest.raises(ConfigError, match="config key 'system' must be one of holstein, wave, negf, got 'ising'"):
         systems.get("ising")
-    with pytest.raises(GraphqdError, match=r"^'w.h5' is a wave store, and the wave system has no surrogate yet "
-                                           r"\(available for: holstein\)$"):
-        systems.get("wave").load("metrics", "'w.h5' is a wave store")
+    with pytest.raises(GraphqdError, match=r"^'n.h5' is a negf store, and the negf system has no surrogate yet "
+                                           r"\(available for: holstein, wave\)$"):
+        systems.get("negf").load("metrics", "'n.h5' is a negf store")
 
 
 def test_rollout_and_evaluate_name_a_system_without_surrogate(cli, stores, tmp_path):
     for verb, extra in (("rollout", ["--steps", 2]), ("evaluate", [])):
+        result = cli(verb, "--checkpoint", PRETRAINED, "--data", stores["negf"], "--out", tmp_path / "x", *extra)
+        assert_one_line(result, f"'{stores['negf']}' is a negf store", "the negf system has no surrogate yet")
         result = cli(verb, "--checkpoint", PRETRAINED, "--data", stores["wave"], "--out", tmp_path / "x", *extra)
-        assert_one_line(result, f"'{stores['wave']}' is a wave store", "the wave system has no surrogate yet")
+        assert_one_line(result, f"'{PRETRAINED}' holds a holstein surrogate, but the data given are wave data")
     negf_run = tmp_path / "negf_run"  # a checkpoint recorded as trained on NEGF data
     checkpoint = ckpt.load(str(PRETRAINED))
     ckpt.save(dataclasses.replace(checkpoint, dataset=dict(checkpoint.dataset, system="negf")), str(negf_run))
@@ -76,12 +80,14 @@ def test_rollout_and_evaluate_name_a_system_without_surrogate(cli, stores, tmp_p
 
 
 def test_train_reads_the_system_of_its_data(cli, stores, tmp_path):
-    config = {"model": {"name": "local_increment", "width": 4, "band_radius": 2},
-              "data": {"path": str(stores["wave"])}, "train": {"steps": 1}, "log": {"run_dir": str(tmp_path / "run")}}
-    (tmp_path / "train.yaml").write_text(yaml.safe_dump(config))
-    assert_one_line(cli("train", "--config", tmp_path / "train.yaml"), "is a wave store",
-                    "the wave system has no surrogate yet")
-    assert not (tmp_path / "run").exists()
+    for system, phrases in (("negf", ["is a negf store", "the negf system has no surrogate yet"]),
+                            ("wave", ["'local_increment', a holstein model", "holds wave data"])):
+        config = {"model": {"name": "local_increment", "width": 4, "band_radius": 2},
+                  "data": {"path": str(stores[system])}, "train": {"steps": 1},
+                  "log": {"run_dir": str(tmp_path / "run")}}
+        (tmp_path / "train.yaml").write_text(yaml.safe_dump(config))
+        assert_one_line(cli("train", "--config", tmp_path / "train.yaml"), *phrases)
+        assert not (tmp_path / "run").exists()
 
 
 def test_export_draws_the_figure_of_the_store_system(cli, stores, tmp_path):

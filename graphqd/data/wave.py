@@ -1,0 +1,214 @@
+"""Wave-packet windows read from a `graphqd simulate wave` store as PyG samples
+(`graphqd.graphs.wave`).
+
+A training sample is a patch of `patch` consecutive grid points (periodic wrap) of one run,
+with `frames + horizon` stored frames spaced by k = `step` snapshots: the model reads the
+first `frames` (Re ψ, Im ψ per point, and V) and is scored on the next. A rollout sample
+(`window`) is the whole periodic grid. Samples are drawn as the published emulator was
+trained (Yao et al., Front. Mater. 9:1060744 (2023)): any start frame and patch position of
+a run, with the patches that overlap the potential drawn `barrier_weight` (50) times as often.
+Runs are read whole into a small per-process cache and the sampler draws each batch from a
+slowly changing set of active runs, so a window costs a memory copy, not a file read.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+
+from graphqd import keys as K
+from graphqd.data.dataset import WindowDataset
+from graphqd.data.moments import RunningMoments
+from graphqd.errors import ConfigError, StoreError
+from graphqd.graphs.wave import WaveGraphSpec, window_fields
+
+BARRIER_WEIGHT = 50.0   # how much more often a patch that overlaps the potential is drawn
+ACTIVE_RUNS = 64        # runs a batch is drawn from (held in the cache)
+ACTIVE_STEPS = 250      # optimiser steps before the active runs change
+
+
+class WaveSample(Data):
+    """A patch (or the whole grid) of one run: grid points are the nodes."""
+
+
+class WaveWindows(WindowDataset):
+    """Patches of wave runs from a store, with an index space (run, start frame, patch position).
+
+    Args:
+        path: wave store (complete).
+        runs: run numbers of this split.
+        step: k, stored snapshots per model step.
+        horizon: model steps scored per sample.
+        graphs: frames, window width, patch size of the model (`WaveGraphSpec`).
+        start_stride: use every start_stride-th start frame.
+        rates: unused (wave models take no derivative labels).
+    """
+
+    state_keys = (K.PSI,)
+    system = "wave"
+
+    def __init__(self, path: str, runs, step: int, horizon: int, graphs: WaveGraphSpec = WaveGraphSpec(),
+                 start_stride: int = 1, rates: bool = False):
+        self.graphs = graphs
+        super().__init__(path, runs, step, horizon, start_stride, rates=False)
+        handle = self.store.file
+        self.points = int(handle.attrs["points"])
+        if self.points < graphs.patch:
+            raise StoreError(f"'{path}' has {self.points} grid points, fewer than a patch of {graphs.patch}")
+        n_runs = int(handle["psi"].shape[0])
+        bad = [r for r in self.runs if not 0 <= r < n_runs]
+        if bad:
+            raise StoreError(f"'{path}' has {n_runs} runs; run {bad[0]} does not exist")
+        span = (graphs.frames - 1 + self.horizon) * self.step
+        if self.num_frames - 1 < span:
+            raise ConfigError(f"a sample of {graphs.frames} input frames and {self.horizon} model steps of "
+                              f"data.step = {self.step} snapshots needs {span + 1} snapshots, but '{path}' has "
+                              f"{self.num_frames} per run")
+        self.starts = list(range(0, self.num_frames - span, int(start_stride)))
+        self.potentials = np.asarray(handle["V"][sorted(set(self.runs))], dtype=np.float32)
+        self._row = {run: i for i, run in enumerate(sorted(set(self.runs)))}
+        self._cache: OrderedDict = OrderedDict()
+
+    # --- samples ----------------------------------------------------------------------------
+    def len(self) -> int:
+        return len(self.runs) * len(self.starts) * self.points
+
+    def get(self, idx: int) -> WaveSample:
+        run, rest = divmod(int(idx), len(self.starts) * self.points)
+        start, position = divmod(rest, self.points)
+        return self.patch(self.runs[run], self.starts[start], position, self.horizon)
+
+    def frames_of(self, run: int, start: int, horizon: int) -> np.ndarray:
+        """ψ of stored frames start, start + k, … (frames + horizon of them): (F, points) complex64."""
+        if run not in self._cache:
+            if len(self._cache) >= ACTIVE_RUNS:
+                self._cache.popitem(last=False)
+            self._cache[run] = np.asarray(self.store.file["psi"][run], dtype=np.complex64)
+        self._cache.move_to_end(run)
+        count = self.graphs.frames + horizon
+        return self._cache[run][start:start + (count - 1) * self.step + 1:self.step]
+
+    def _sample(self, psi: np.ndarray, V: np.ndarray, periodic: bool, run: int, start: int) -> WaveSample:
+        frames = torch.from_numpy(np.stack([psi.real, psi.imag], -1)).transpose(0, 1)  # (points, F, 2)
+        fields = window_fields(psi.shape[1], self.graphs, periodic)
+        return WaveSample(num_nodes=psi.shape[1], **{K.PSI: frames.float().contiguous(),
+                                                     K.POTENTIAL: torch.from_numpy(V).float()},
+                          **fields, run=torch.tensor([run]), start=torch.tensor([start]))
+
+    def patch(self, run: int, start: int, position: int, horizon: int) -> WaveSample:
+        """The `patch` points from `position` on (periodic wrap) of run `run` from frame `start`."""
+        points = (position + np.arange(self.graphs.patch)) % self.points
+        psi = self.frames_of(run, start, horizon)[:, points]
+        return self._sample(psi, self.potentials[self._row[run]][points], False, run, start)
+
+    def window(self, run: int, start: int, horizon: int, rates: bool = False) -> WaveSample:
+        """The whole periodic grid of run `run` from frame `start` (rollouts)."""
+        V = np.asarray(self.store.file["V"][run], dtype=np.float32)
+        return self._sample(self.frames_of(run, start, horizon), V, True, run, start)
+
+    def state_at(self, batch: Data, frame: int) -> dict[str, Tensor]:
+        """The last `frames` frames before model step `frame`: {psi: (points, frames, 2)}."""
+        return {K.PSI: batch[K.PSI][:, frame:frame + self.graphs.frames]}
+
+    # --- errors and statistics ----------------------------------------------------------
+    def error(self, prediction: dict, target: dict, batch: Data) -> dict[str, Tensor]:
+        """Per-graph errors of the newest frame: "mae" as the published code computes it,
+        mean over points of (|ΔRe ψ| + |ΔIm ψ|)/2 (also "total"), and "mae_modulus", mean |Δψ|
+        (the paper's Eq. 9); points weighted by `node_weight`."""
+        difference = prediction[K.PSI][:, -1].double() - target[K.PSI][:, -1].double()
+        graph = batch[K.GRAPH_OF_SITE] if K.GRAPH_OF_SITE in batch and batch[K.GRAPH_OF_SITE] is not None \
+            else torch.zeros(difference.size(0), dtype=torch.long, device=difference.device)
+        weight = batch[K.NODE_WEIGHT].double()
+        count = int(graph.max()) + 1
+        norm = torch.zeros(count, dtype=torch.float64, device=weight.device).index_add_(0, graph, weight)
+
+        def mean(values):
+            return torch.zeros(count, dtype=torch.float64, device=values.device).index_add_(
+                0, graph, values * weight) / norm
+        out = {"mae": mean(difference.abs().mean(-1)), "mae_modulus": mean(difference.pow(2).sum(-1).sqrt())}
+        out["total"] = out["mae"]
+        return out
+
+    def statistics(self, max_runs: int = 64) -> dict:
+        """Per channel (Re, Im): mean and std of ψ and std of its one-model-step change over up to
+        `max_runs` runs; ψ has no derivative labels, so rate_std is step_std / Δt."""
+        runs = self.runs if len(self.runs) <= max_runs else \
+            [self.runs[i] for i in np.linspace(0, len(self.runs) - 1, max_runs).round().astype(int)]
+        state, change = RunningMoments(), RunningMoments()
+        for run in runs:
+            psi = np.asarray(self.store.file["psi"][run], dtype=np.complex128)
+            values = torch.from_numpy(np.stack([psi.real, psi.imag], -1))   # (T, points, 2)
+            state.update(values)
+            change.update(values[self.step:] - values[:-self.step])
+        step_std = change.std
+        return {K.PSI: {"mean": state.mean.tolist(), "std": state.std.tolist(), "step_std": step_std.tolist(),
+                        "rate_std": (step_std / self.dt).tolist()}}
+
+    # --- sampling ---------------------------------------------------------------------------
+    def position_weights(self, run: int) -> np.ndarray:
+        """Draw weight of each patch position of `run`: BARRIER_WEIGHT where the patch overlaps V ≠ 0."""
+        occupied = self.potentials[self._row[run]] != 0
+        covered = np.zeros(self.points, dtype=bool)
+        for shift in range(self.graphs.patch):
+            covered |= np.roll(occupied, -shift)
+        return np.where(covered, BARRIER_WEIGHT, 1.0)
+
+    def batch_sampler(self, global_batch: int, seed: int, rank: int = 0, world: int = 1,
+                      first_batch: int = 0) -> "WaveBatchSampler":
+        return WaveBatchSampler(self, global_batch, seed, rank, world, first_batch)
+
+
+class WaveBatchSampler(torch.utils.data.Sampler):
+    """Global batch b draws `global_batch` samples, with replacement, from the active runs of
+    phase b div ACTIVE_STEPS (a seeded cycle through the runs, ACTIVE_RUNS at a time): a run
+    uniformly, a start frame uniformly, a patch position by `WaveWindows.position_weights`.
+    A function of (seed, b) only, so resuming and DDP (rank r takes the r-th slice) see the
+    samples of an uninterrupted single-process run."""
+
+    def __init__(self, dataset: WaveWindows, global_batch: int, seed: int, rank: int = 0, world: int = 1,
+                 first_batch: int = 0):
+        if global_batch % world:
+            raise ConfigError(f"config key 'data.batch_size' ({global_batch}) must be divisible by the number "
+                              f"of processes ({world})")
+        self.dataset, self.global_batch, self.seed = dataset, global_batch, seed
+        self.rank, self.world, self.first_batch = rank, world, first_batch
+        self.local = global_batch // world
+        runs = len(dataset.runs)
+        self.active = min(ACTIVE_RUNS, runs)
+        self.cumulative = {}
+
+    def _position_cdf(self, run_slot: int) -> np.ndarray:
+        if run_slot not in self.cumulative:
+            weights = self.dataset.position_weights(self.dataset.runs[run_slot])
+            self.cumulative[run_slot] = np.cumsum(weights) / weights.sum()
+        return self.cumulative[run_slot]
+
+    def batch(self, b: int) -> list[int]:
+        runs = len(self.dataset.runs)
+        phase = b // ACTIVE_STEPS
+        cycle, slot = divmod(phase * self.active, runs)
+        order = np.random.default_rng([self.seed, cycle]).permutation(runs)
+        active = np.concatenate([order, np.random.default_rng([self.seed, cycle + 1]).permutation(runs)])[
+            slot:slot + self.active]
+        rng = np.random.default_rng([self.seed, 1_000_003, b])
+        chosen = active[rng.integers(0, len(active), self.global_batch)]
+        starts = rng.integers(0, len(self.dataset.starts), self.global_batch)
+        draws = rng.random(self.global_batch)
+        positions = [int(np.searchsorted(self._position_cdf(r), u, side="right")) for r, u in zip(chosen, draws)]
+        per_run = len(self.dataset.starts) * self.dataset.points
+        index = [int(r) * per_run + int(s) * self.dataset.points + min(p, self.dataset.points - 1)
+                 for r, s, p in zip(chosen, starts, positions)]
+        return index[self.rank * self.local:(self.rank + 1) * self.local]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        b = self.first_batch
+        while True:
+            yield self.batch(b)
+            b += 1
+
+    def __len__(self) -> int:  # infinite stream; the batches of one active phase for tools that ask
+        return ACTIVE_STEPS

@@ -1,0 +1,103 @@
+"""`graphqd rollout` for wave emulators: whole-grid rollouts written in the wave store layout.
+
+As in the paper (Yao et al., Front. Mater. 9:1060744 (2023)), every run is seeded with
+`seed_frames` = 4 true frames (those from snapshot `start` on) and rolled out with its
+potential held fixed; a model that reads fewer frames takes the last of them. The written
+`psi` holds the seed frames, then the `steps` emulated ones, on the data's time axis, so
+frame j of the rollout is snapshot start + j of the data; the per-run parameters
+(V, X0, S0, E0, barrier, kind, name) are copied from the data.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch
+
+from graphqd import config as cfg
+from graphqd import keys as K
+from graphqd.data.store import STRING, StoreWriter, open_store
+from graphqd.errors import GraphqdError
+from graphqd.runtime.rollout import rollout
+from graphqd.runtime.surrogate import Surrogate, surrogate_samples
+
+SEED_FRAMES = 4     # true frames that start every rollout (the paper's)
+RUN_PARAMETERS = ("V", "X0", "S0", "E0", "barrier_height", "barrier_width", "kind", "name")
+GRID_ATTRS = ("length", "points", "laplacian", "propagator", "internal_dt", "run_set")
+BLOCK_POINTS = 1 << 16  # grid points rolled out together (runs per block = this / points)
+
+
+@torch.no_grad()
+def emulate(surrogate: Surrogate, data: str, runs: list[int], steps: int, start: int = 0,
+            seed_frames: int = SEED_FRAMES, device: torch.device | str = "cpu") -> np.ndarray:
+    """ψ of `steps` emulated frames after the seed frames start … start + seed_frames − 1 of each
+    run: (runs, steps, points) complex64."""
+    dataset = surrogate_samples(surrogate, data)
+    frames = dataset.graphs.frames
+    if seed_frames < frames:
+        raise GraphqdError(f"the model reads {frames} frames, more than the {seed_frames} seed frames")
+    first = start + (seed_frames - frames) * dataset.step
+    last = start + (seed_frames - 1 + steps) * dataset.step
+    if start < 0 or last > dataset.num_frames - 1:
+        raise GraphqdError(f"--steps {steps} from --start {start} with {seed_frames} seed frames needs snapshot "
+                           f"{last}, but '{data}' has snapshots 0 … {dataset.num_frames - 1}")
+    out = np.empty((len(runs), steps, dataset.points), dtype=np.complex64)
+    per_block = max(1, BLOCK_POINTS // dataset.points)
+    for begin in range(0, len(runs), per_block):
+        chunk = runs[begin:begin + per_block]
+        batch = Batch.from_data_list([dataset.window(r, first, 0) for r in chunk]).to(device)
+        newest = []
+        rollout(surrogate.model, batch, dataset.state_at(batch, 0), steps,
+                callback=lambda h, state: newest.append(state[K.PSI][:, -1].cpu()))
+        psi = torch.stack(newest, 0).reshape(steps, len(chunk), dataset.points, 2)
+        out[begin:begin + len(chunk)] = torch.complex(psi[..., 0], psi[..., 1]).permute(1, 0, 2).numpy()
+    return out
+
+
+def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattice: int | None = None,
+                   runs: int | None = None, start: int = 0, exact: bool = True,
+                   device: torch.device | str = "cpu", conserve: tuple = ()) -> dict:
+    """Roll the emulator out `steps` model steps on the first `runs` runs of `data` and write `out`."""
+    if conserve:
+        raise GraphqdError(f"--conserve {conserve[0]} is a Holstein option; wave emulators take "
+                           f"'norm_preserving: true' in their model config")
+    if lattice is not None:
+        raise GraphqdError("--lattice is a Holstein option; a wave rollout runs on the grid of its data")
+    if steps < 1:
+        raise GraphqdError(f"--steps must be >= 1, got {steps}")
+    with open_store(data, "wave") as handle:
+        total = int(handle["psi"].shape[0])
+        if runs is not None and not 1 <= runs <= total:
+            raise GraphqdError(f"--runs {runs} is not allowed: '{data}' has {total} runs")
+        chosen = list(range(total if runs is None else runs))
+        attrs = {name: handle.attrs[name] for name in GRID_ATTRS if name in handle.attrs}
+        parameters = {name: handle[name][:len(chosen)] for name in RUN_PARAMETERS}
+        seed_psi = handle["psi"][:len(chosen), start:start + SEED_FRAMES * surrogate.config["data"]["step"]:
+                                 surrogate.config["data"]["step"]]
+        x, seed = handle["x"][()], int(handle.attrs.get("seed", 0))
+        stored_dt = float(handle.attrs["dt"])
+    emulated = emulate(surrogate, data, chosen, steps, start, SEED_FRAMES, device)
+    dt = surrogate.dt
+    t = (start * stored_dt + dt * np.arange(SEED_FRAMES + steps)).astype(np.float32)
+    attrs.update({"dt": dt, "t_final": float(t[-1]), "seed_frames": SEED_FRAMES, "start_snapshot": start,
+                  "surrogate_checkpoint": os.path.abspath(surrogate.path), "surrogate_step": surrogate.step,
+                  "surrogate_model": surrogate.config["model"]["name"], "source_data": os.path.abspath(data)})
+    text = cfg.dump({"rollout": {"checkpoint": os.path.abspath(surrogate.path), "data": os.path.abspath(data),
+                                 "steps": steps, "runs": len(chosen), "start": start, "seed_frames": SEED_FRAMES},
+                     "training": surrogate.config})
+    points = emulated.shape[-1]
+    per_run = {"psi": ((SEED_FRAMES + steps, points), np.complex64),
+               **{name: (value.shape[1:], STRING if value.dtype == object else value.dtype)
+                  for name, value in parameters.items()}}
+    with StoreWriter(out, "wave", text, seed, attrs, {"x": x, "t": t}, per_run, runs_total=len(chosen)) as store:
+        if not store.complete:
+            store.write(0, {"psi": np.concatenate([seed_psi, emulated], 1), **parameters})
+            store.finish()
+    return {"out": out, "runs": len(chosen), "steps": steps, "dt": dt, "points": points}
+
+
+def summary(result: dict) -> str:
+    """One line of `graphqd rollout`'s result."""
+    return (f"wrote {result['runs']} rollouts of {result['steps']} steps (dt = {result['dt']:g}, "
+            f"{result['points']} grid points) to {result['out']}")

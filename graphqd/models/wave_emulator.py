@@ -1,0 +1,175 @@
+"""Wave emulators on the grid graph: the paper's four window networks, and a complex-linear
+kernel model.
+
+**Window models** (`wave_linear`, `wave_dense`, `wave_conv`, `wave_gru`; Yao et al., Front.
+Mater. 9:1060744 (2023), Table 1): every window of `width` points reads the last `frames`
+frames of (Re ψ, Im ψ, V/v_scale) and predicts its whole window one step later
+(`graphqd.models.wave_window`); the new frame is the Gaussian-weighted mean of the
+predictions at each point (`graphqd.graphs.wave.assemble_windows`).
+
+**Kernel model** (`wave_kernel`): the Schrödinger step is linear in ψ, ψ(t+Δt) = U(V) ψ(t), and
+U is local for a band-limited packet. The model is that map, complex-linear in ψ with a kernel
+that depends on the local potential,
+
+    ψ'_c = Σ_{s=−h…h} K_s(Ṽ_{c−h…c+h}) ψ_{c+s},   K = K⁰ + MLP(V/v_scale),  K_s ∈ ℂ,
+
+so Cauchy–Riemann holds by construction (∂Re ψ'/∂Re ψ = ∂Im ψ'/∂Im ψ = Re K), and the
+model is equivariant under translations of the grid. K⁰ starts at the identity and the
+MLP's read-out at zero: the untrained model is ψ' = ψ.
+
+`norm_preserving` rescales the new frame of every whole grid to the norm of the last one
+(Σ|ψ|² is conserved by the exact dynamics); it acts on whole periodic grids (rollouts),
+not on training patches, which exchange probability with their surroundings.
+
+State: {psi: (points, frames, 2)}, the last `frames` frames, oldest first; the output is the
+same window moved on by one step. The networks see raw ψ, as in the paper.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from graphqd import keys as K
+from graphqd.config import Field
+from graphqd.graphs.wave import WaveGraphSpec, assemble_windows, gather_windows, window_centres
+from graphqd.models.normalization import Normalization
+from graphqd.models.registry import register
+from graphqd.models.wave_window import WindowConv, WindowDense, WindowGRU, WindowLinear
+
+COMMON_SCHEMA = {
+    "width": Field("int", 23, minimum=1, doc="grid points per window (odd; the paper: 23)"),
+    "v_scale": Field("float", 14.0, positive=True, doc="V is fed as V/v_scale (the paper: 14, the highest "
+                                                        "barrier of the curriculum)"),
+    "norm_preserving": Field("bool", False, doc="rescale each new frame of a whole grid to the norm of the last"),
+}
+
+
+def _graph_of_node(batch, count: int, device) -> Tensor:
+    graph = batch[K.GRAPH_OF_SITE] if K.GRAPH_OF_SITE in batch else None
+    return graph if graph is not None else torch.zeros(count, dtype=torch.long, device=device)
+
+
+def keep_norm(new: Tensor, last: Tensor, batch) -> Tensor:
+    """Rescale `new` (points, 2) so that each graph's Σ|ψ|² equals that of `last`."""
+    graph = _graph_of_node(batch, new.size(0), new.device)
+    count = int(graph.max()) + 1
+    before = new.new_zeros(count).index_add_(0, graph, last.pow(2).sum(-1))
+    after = new.new_zeros(count).index_add_(0, graph, new.pow(2).sum(-1))
+    return new * (before / after.clamp_min(torch.finfo(new.dtype).tiny)).sqrt()[graph, None]
+
+
+class WaveEmulator(nn.Module):
+    """Shared frame: the window graph, the state shift, the norm option. Subclasses give
+    `graph_spec` and `next_frame(batch, history) -> (points, 2)`."""
+
+    system = "wave"
+
+    def __init__(self, config: dict, normalization: Normalization):
+        super().__init__()
+        self.config = dict(config)
+        self.normalization = normalization
+        self.spec = self.graph_spec(config)
+
+    def forward(self, batch, state: dict) -> dict:
+        history = state[K.PSI]
+        new = self.next_frame(batch, history)
+        edges = batch[K.WINDOW_EDGE_INDEX]
+        if self.config["norm_preserving"] and edges.size(1) == history.size(0) * self.spec.width:
+            new = keep_norm(new, history[:, -1], batch)
+        return {K.PSI: torch.cat([history[:, 1:], new[:, None]], 1)}
+
+
+class WindowModel(WaveEmulator):
+    """A window network of the paper with the Gaussian assembly (module docstring)."""
+
+    network: type = WindowLinear
+    SCHEMA = {**COMMON_SCHEMA,
+              "frames": Field("int", 4, minimum=1, doc="input frames (the paper: 4)"),
+              "hidden": Field("int", 69, minimum=1, doc="hidden width (the paper: 69; unused by wave_linear)"),
+              "delta": Field("float", 2.8, positive=True, doc="width of the assembly weights, in points")}
+
+    def __init__(self, config: dict, normalization: Normalization):
+        super().__init__(config, normalization)
+        extra = {} if self.network is WindowLinear else {"hidden": config["hidden"]}
+        self.net = self.network(points=config["width"], frames=config["frames"], channels=3, **extra)
+
+    @classmethod
+    def graph_spec(cls, config: dict) -> WaveGraphSpec:
+        return WaveGraphSpec(frames=config["frames"], width=config["width"], patch=config["width"],
+                             delta=config["delta"], scored="members")
+
+    def next_frame(self, batch, history: Tensor) -> Tensor:
+        V = (batch[K.POTENTIAL] / self.config["v_scale"]).to(history.dtype)
+        features = torch.cat([history, V[:, None, None].expand(-1, history.size(1), 1)], -1)   # (N, H, 3)
+        edges = batch[K.WINDOW_EDGE_INDEX]
+        windows = gather_windows(features, edges, self.spec.width).transpose(1, 2)             # (C, H, W, 3)
+        return assemble_windows(self.net(windows), edges, batch[K.WINDOW_OFFSET], history.size(0), self.spec.delta)
+
+
+@register("wave_linear")
+class WaveLinear(WindowModel):
+    network = WindowLinear
+
+
+@register("wave_dense")
+class WaveDense(WindowModel):
+    network = WindowDense
+
+
+@register("wave_conv")
+class WaveConv(WindowModel):
+    network = WindowConv
+
+
+@register("wave_gru")
+class WaveGRU(WindowModel):
+    network = WindowGRU
+
+
+@register("wave_kernel")
+class WaveKernel(WaveEmulator):
+    """The complex-linear kernel model of the module docstring.
+
+    Shapes: history (N, 1, 2), V (N,) → new frame (N, 2); points that are no window's centre
+    keep their last value (and carry no weight in training).
+    """
+
+    SCHEMA = {**COMMON_SCHEMA,
+              "hidden": Field("int", 128, minimum=1, doc="width of the kernel MLP"),
+              "depth": Field("int", 2, minimum=1, doc="hidden layers of the kernel MLP"),
+              "patch": Field("int", 64, minimum=1, doc="grid points per training patch (>= width)")}
+
+    def __init__(self, config: dict, normalization: Normalization):
+        super().__init__(config, normalization)
+        width, hidden = config["width"], config["hidden"]
+        identity = torch.zeros(width, 2)
+        identity[width // 2, 0] = 1.0
+        self.base_kernel = nn.Parameter(identity)
+        sizes = [width] + [hidden] * config["depth"]
+        layers = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(a, b), nn.GELU()]
+        self.kernel_net = nn.Sequential(*layers, nn.Linear(hidden, 2 * width))
+        nn.init.zeros_(self.kernel_net[-1].weight)
+        nn.init.zeros_(self.kernel_net[-1].bias)
+
+    @classmethod
+    def graph_spec(cls, config: dict) -> WaveGraphSpec:
+        return WaveGraphSpec(frames=1, width=config["width"], patch=max(config["patch"], config["width"]),
+                             scored="centres")
+
+    def kernel(self, potential_windows: Tensor) -> Tensor:
+        """K_s ∈ ℂ as (Re, Im) per window slot: (C, W) → (C, W, 2)."""
+        change = self.kernel_net(potential_windows / self.config["v_scale"])
+        return self.base_kernel + change.reshape(-1, self.spec.width, 2)
+
+    def next_frame(self, batch, history: Tensor) -> Tensor:
+        edges, width = batch[K.WINDOW_EDGE_INDEX], self.spec.width
+        last = history[:, -1]
+        members = gather_windows(last, edges, width)                                            # (C, W, 2)
+        kernel = self.kernel(gather_windows(batch[K.POTENTIAL].to(last.dtype), edges, width))   # (C, W, 2)
+        real = (kernel[..., 0] * members[..., 0] - kernel[..., 1] * members[..., 1]).sum(1)
+        imag = (kernel[..., 0] * members[..., 1] + kernel[..., 1] * members[..., 0]).sum(1)
+        new = last.clone()
+        new[window_centres(edges, width)] = torch.stack([real, imag], -1)
+        return new

@@ -1,0 +1,103 @@
+"""Wave emulators on the grid graph: parameter counts, assembly against an explicit loop,
+batch vs single, translation equivariance, complex linearity and the norm option."""
+import math
+
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from graphqd import keys as K
+from graphqd.data.wave import WaveSample
+from graphqd.graphs.wave import window_fields
+from graphqd.models.normalization import Normalization
+from graphqd.models.registry import build_model, model_class, validate_model_section
+
+NORM = Normalization({K.PSI: {"mean": [0.0, 0.0], "std": [0.1, 0.1], "step_std": [0.01, 0.01],
+                              "rate_std": [0.1, 0.1]}}, 0.1)
+WINDOW_MODELS = {"wave_linear": 3220, "wave_dense": 27163, "wave_conv": 28889, "wave_gru": 40204}
+MODELS = [*WINDOW_MODELS, "wave_kernel"]
+
+
+def model(name, **keys):
+    torch.manual_seed(0)
+    built = build_model(validate_model_section({"name": name, **keys}), NORM).double()
+    if name == "wave_kernel":  # a kernel that moves: the untrained one is the identity
+        torch.nn.init.normal_(built.kernel_net[-1].weight, std=0.1)
+    return built
+
+
+def grid_sample(net, points=48, seed=0, shift=0):
+    generator = torch.Generator().manual_seed(seed)
+    psi = torch.randn(points, net.spec.frames, 2, dtype=torch.float64, generator=generator)
+    V = 14 * torch.rand(points, dtype=torch.float64, generator=generator)
+    sample = WaveSample(num_nodes=points, **{K.PSI: psi.roll(shift, 0), K.POTENTIAL: V.roll(shift, 0)},
+                        **window_fields(points, net.spec, periodic=True))
+    return Batch.from_data_list([sample])
+
+
+@pytest.mark.parametrize("name,count", WINDOW_MODELS.items())
+def test_parameter_counts_of_the_paper(name, count):
+    assert sum(p.numel() for p in model(name).parameters()) == count
+    assert model_class(name).system == "wave"
+
+
+@pytest.mark.parametrize("name", WINDOW_MODELS)
+def test_grid_step_is_the_window_average_of_an_explicit_loop(name):
+    net = model(name)
+    batch = grid_sample(net, points=30)
+    new = net(batch, {K.PSI: batch[K.PSI]})[K.PSI]
+    psi, V = batch[K.PSI], batch[K.POTENTIAL] / 14
+    points, half = 30, 11
+    total, weights = torch.zeros(points, 2, dtype=torch.float64), torch.zeros(points, dtype=torch.float64)
+    for c in range(points):  # the window of every centre, its 23 predictions spread with w(k)
+        members = [(c + k) % points for k in range(-half, half + 1)]
+        window = torch.cat([psi[members], V[members, None, None].expand(-1, 4, 1)], -1).transpose(0, 1)
+        prediction = net.net(window[None])[0]
+        for slot, m in enumerate(members):
+            w = math.exp(-((slot - half) ** 2) / (2 * 2.8 ** 2))
+            total[m] += w * prediction[slot]
+            weights[m] += w
+    torch.testing.assert_close(new[:, -1], total / weights[:, None])
+    torch.testing.assert_close(new[:, :-1], psi[:, 1:])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_batch_equals_single_and_translation_equivariance(name):
+    net = model(name)
+    singles = [grid_sample(net, seed=s) for s in range(3)]
+    batch = Batch.from_data_list([s.to_data_list()[0] for s in singles])
+    together = net(batch, {K.PSI: batch[K.PSI]})[K.PSI]
+    alone = torch.cat([net(s, {K.PSI: s[K.PSI]})[K.PSI] for s in singles])
+    torch.testing.assert_close(together, alone, rtol=1e-12, atol=1e-12)
+    moved = grid_sample(net, seed=0, shift=7)
+    torch.testing.assert_close(net(moved, {K.PSI: moved[K.PSI]})[K.PSI], alone[:48].roll(7, 0), rtol=1e-12,
+                               atol=1e-12)
+
+
+def test_kernel_model_is_complex_linear_and_starts_at_the_identity():
+    net = model("wave_kernel")
+    batch = grid_sample(net)
+    psi = batch[K.PSI]
+
+    def step(values):
+        return net(batch, {K.PSI: values})[K.PSI][:, -1]
+
+    def as_complex(values):
+        return torch.complex(values[..., 0], values[..., 1])
+
+    phase = torch.tensor([math.cos(0.7), math.sin(0.7)], dtype=torch.float64)
+    rotated = torch.stack([psi[..., 0] * phase[0] - psi[..., 1] * phase[1],
+                           psi[..., 0] * phase[1] + psi[..., 1] * phase[0]], -1)
+    torch.testing.assert_close(as_complex(step(rotated)), as_complex(step(psi)) * complex(*phase.tolist()))
+    other = grid_sample(net, seed=5)[K.PSI]
+    torch.testing.assert_close(step(psi + 2 * other), step(psi) + 2 * step(other))
+    fresh = build_model(validate_model_section({"name": "wave_kernel"}), NORM).double()
+    torch.testing.assert_close(fresh(batch, {K.PSI: psi})[K.PSI][:, -1], psi[:, -1])
+
+
+@pytest.mark.parametrize("name", ["wave_gru", "wave_kernel"])
+def test_norm_preserving_keeps_the_norm_of_a_whole_grid(name):
+    net = model(name, norm_preserving=True)
+    batch = grid_sample(net)
+    new = net(batch, {K.PSI: batch[K.PSI]})[K.PSI]
+    torch.testing.assert_close(new[:, -1].pow(2).sum(), batch[K.PSI][:, -1].pow(2).sum())
