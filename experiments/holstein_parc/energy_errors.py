@@ -27,8 +27,7 @@ import torch
 from graphqd import keys as K
 from graphqd.graphs.holstein import dense_to_band, graph_batch
 from graphqd.evaluate.energy_shell import EnergyShell
-from graphqd.evaluate.holstein_rollout import surrogate_windows
-from graphqd.runtime.surrogate import load_surrogate
+from graphqd.runtime.surrogate import load_surrogate, surrogate_samples
 from sweep_common import device_name
 from deep_quench import params_of
 
@@ -40,7 +39,7 @@ def stats(x: torch.Tensor) -> dict:
 @torch.no_grad()
 def energy_errors(checkpoint: str, data: str, runs: int, first: int, every: int) -> dict:
     surrogate = load_surrogate(checkpoint)
-    dataset = surrogate_windows(surrogate, data)
+    dataset = surrogate_samples(surrogate, data)
     f, L, spec, periodic = dataset.store.file, dataset.L, dataset.graphs, dataset.periodic
     shell = EnergyShell(params_of(dict(f.attrs)), spec)
     frames = np.arange(first, f["Q"].shape[1] - 1, every)
