@@ -1,8 +1,9 @@
-"""`graphqd bench {holstein,wave,negf,surrogate}`: measure, print a table, write JSON.
+"""`graphqd bench {holstein,wave,negf,wave-emulator,surrogate}`: measure, print a table, write JSON.
 
-`holstein`, `wave` and `negf` time the ground-truth simulators; `surrogate` times the learning
-side of a system: the reference Holstein model, or the trained model of `--checkpoint`,
-dispatched on the checkpoint's system (`graphqd.runtime.systems`, role `bench`).
+`holstein`, `wave` and `negf` time the ground-truth simulators; `wave-emulator` the wave
+emulators beside them; `surrogate` the learning side of a system: the reference Holstein
+model, or the trained model of `--checkpoint`, dispatched on the checkpoint's system
+(`graphqd.runtime.systems`, role `bench`).
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from graphqd.runtime import checkpoint as ckpt
 from graphqd.runtime import systems
 from graphqd.runtime.surrogate import checkpoint_system
 
-SIMULATORS = ("holstein", "wave", "negf")
+BENCHES = {"holstein": "graphqd.bench.holstein", "wave": "graphqd.bench.wave", "negf": "graphqd.bench.negf",
+           "wave-emulator": "graphqd.bench.wave_emulator"}
 SURROGATE_DEFAULT = "holstein"  # the system whose reference model `bench surrogate` times without --checkpoint
 
 
@@ -23,19 +25,21 @@ def add_parser(subparsers):
                               description="Benchmarks against baselines measured in the same run.")
     sub = p.add_subparsers(dest="bench", metavar="BENCH")
     sub.required = True
-    for name in (*SIMULATORS, "surrogate"):
+    for name in (*BENCHES, "surrogate"):
         q = sub.add_parser(name, help=f"benchmark {name}")
         q.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
         q.add_argument("--out", default=None, help=f"JSON file (default: bench_{name}.json)")
         q.add_argument("--quick", action="store_true", help="a small, fast version (for tests and smoke runs)")
         if name == "surrogate":
-            q.add_argument("--checkpoint", default=None, help="time this trained model (run directory or file) "
-                           "instead of the reference model; its system chooses the benchmark")
-            for system in systems.SYSTEMS.values():
+            for system in systems.SYSTEMS.values():  # each system's benchmark adds its own options
                 if system.bench is not None:
                     system.load("bench").add_arguments(q)
         else:
-            importlib.import_module(f"graphqd.bench.{name}").add_arguments(q)
+            importlib.import_module(BENCHES[name]).add_arguments(q)
+        if name in ("surrogate", "wave-emulator"):
+            q.add_argument("--checkpoint", default=None, help="time this trained model (run directory or file) "
+                           "instead of the reference model" + ("; its system chooses the benchmark"
+                                                               if name == "surrogate" else ""))
     return p
 
 
@@ -49,7 +53,7 @@ def run(args) -> int:
             name, source = SURROGATE_DEFAULT, ""
         module = systems.get(name, f"the system of checkpoint '{args.checkpoint}'").load("bench", source)
     else:
-        module = importlib.import_module(f"graphqd.bench.{args.bench}")
+        module = importlib.import_module(BENCHES[args.bench])
     args.device = resolve_device(args.device)
     payload = module.run(args)
     out = args.out or f"bench_{args.bench}.json"

@@ -18,9 +18,11 @@ from torch_geometric.data import Batch
 from graphqd import config as cfg
 from graphqd import keys as K
 from graphqd.data.store import STRING, StoreWriter, open_store
+from graphqd.data.wave import WaveSample
 from graphqd.errors import GraphqdError
+from graphqd.graphs.wave import window_fields
 from graphqd.runtime.rollout import rollout
-from graphqd.runtime.surrogate import Surrogate, surrogate_samples
+from graphqd.runtime.surrogate import Surrogate
 
 SEED_FRAMES = 4     # true frames that start every rollout (the paper's)
 RUN_PARAMETERS = ("V", "X0", "S0", "E0", "barrier_height", "barrier_width", "kind", "name")
@@ -29,30 +31,49 @@ BLOCK_POINTS = 1 << 16  # grid points rolled out together (runs per block = this
 
 
 @torch.no_grad()
+def emulate_frames(model: torch.nn.Module, seeds: np.ndarray, V: np.ndarray, steps: int,
+                   device: torch.device | str = "cpu") -> np.ndarray:
+    """Roll `model` out `steps` steps on whole periodic grids from its last `frames` seed frames.
+
+    Shapes: seeds (runs, ≥ frames, points) complex, V (runs, points) → (runs, steps, points) complex64
+    """
+    spec = model.spec
+    if seeds.shape[1] < spec.frames:
+        raise GraphqdError(f"the model reads {spec.frames} frames, more than the {seeds.shape[1]} seed frames")
+    runs, points = V.shape
+    out = np.empty((runs, steps, points), dtype=np.complex64)
+    fields = window_fields(points, spec, periodic=True)
+    per_block = max(1, BLOCK_POINTS // points)
+    for begin in range(0, runs, per_block):
+        block = slice(begin, min(begin + per_block, runs))
+        history = torch.from_numpy(np.asarray(seeds[block, -spec.frames:], dtype=np.complex64))
+        samples = [WaveSample(num_nodes=points, **fields,
+                              **{K.PSI: torch.stack([h.real, h.imag], -1).transpose(0, 1).contiguous(),
+                                 K.POTENTIAL: torch.as_tensor(v, dtype=torch.float32)})
+                   for h, v in zip(history, V[block])]
+        batch = Batch.from_data_list(samples).to(device)
+        newest = []
+        rollout(model, batch, {K.PSI: batch[K.PSI]}, steps,
+                callback=lambda h, state: newest.append(state[K.PSI][:, -1].cpu()))
+        psi = torch.stack(newest, 0).reshape(steps, block.stop - block.start, points, 2)
+        out[block] = torch.complex(psi[..., 0], psi[..., 1]).permute(1, 0, 2).numpy()
+    return out
+
+
 def emulate(surrogate: Surrogate, data: str, runs: list[int], steps: int, start: int = 0,
             seed_frames: int = SEED_FRAMES, device: torch.device | str = "cpu") -> np.ndarray:
-    """ψ of `steps` emulated frames after the seed frames start … start + seed_frames − 1 of each
-    run: (runs, steps, points) complex64."""
-    dataset = surrogate_samples(surrogate, data)
-    frames = dataset.graphs.frames
-    if seed_frames < frames:
-        raise GraphqdError(f"the model reads {frames} frames, more than the {seed_frames} seed frames")
-    first = start + (seed_frames - frames) * dataset.step
-    last = start + (seed_frames - 1 + steps) * dataset.step
-    if start < 0 or last > dataset.num_frames - 1:
-        raise GraphqdError(f"--steps {steps} from --start {start} with {seed_frames} seed frames needs snapshot "
-                           f"{last}, but '{data}' has snapshots 0 … {dataset.num_frames - 1}")
-    out = np.empty((len(runs), steps, dataset.points), dtype=np.complex64)
-    per_block = max(1, BLOCK_POINTS // dataset.points)
-    for begin in range(0, len(runs), per_block):
-        chunk = runs[begin:begin + per_block]
-        batch = Batch.from_data_list([dataset.window(r, first, 0) for r in chunk]).to(device)
-        newest = []
-        rollout(surrogate.model, batch, dataset.state_at(batch, 0), steps,
-                callback=lambda h, state: newest.append(state[K.PSI][:, -1].cpu()))
-        psi = torch.stack(newest, 0).reshape(steps, len(chunk), dataset.points, 2)
-        out[begin:begin + len(chunk)] = torch.complex(psi[..., 0], psi[..., 1]).permute(1, 0, 2).numpy()
-    return out
+    """ψ of `steps` emulated frames after the seed frames start, start + k, …, start + (seed_frames − 1)k
+    of each run of store `data` (k the model step in stored snapshots): (runs, steps, points) complex64."""
+    k = surrogate.config["data"]["step"]
+    with open_store(data, "wave") as handle:
+        last = start + (seed_frames - 1 + steps) * k
+        if start < 0 or last > handle["t"].shape[0] - 1:
+            raise GraphqdError(f"--steps {steps} from --start {start} with {seed_frames} seed frames needs snapshot "
+                               f"{last}, but '{data}' has snapshots 0 … {handle['t'].shape[0] - 1}")
+        rows = slice(runs[0], runs[-1] + 1)
+        seeds = handle["psi"][rows, start:start + (seed_frames - 1) * k + 1:k][[r - runs[0] for r in runs]]
+        V = handle["V"][rows][[r - runs[0] for r in runs]]
+    return emulate_frames(surrogate.model, seeds, V, steps, device)
 
 
 def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattice: int | None = None,

@@ -15,7 +15,9 @@ that depends on the local potential,
 
 so Cauchy–Riemann holds by construction (∂Re ψ'/∂Re ψ = ∂Im ψ'/∂Im ψ = Re K), and the
 model is equivariant under translations of the grid. K⁰ starts at the identity and the
-MLP's read-out at zero: the untrained model is ψ' = ψ.
+MLP's read-out at zero: the untrained model is ψ' = ψ. V does not change along a rollout, so
+outside training the kernels are computed once per grid, as a sparse matrix U, and every step
+is one sparse product ψ' = U ψ.
 
 `norm_preserving` rescales the new frame of every whole grid to the norm of the last one
 (Σ|ψ|² is conserved by the exact dynamics); it acts on whole periodic grids (rollouts),
@@ -25,6 +27,8 @@ State: {psi: (points, frames, 2)}, the last `frames` frames, oldest first; the o
 same window moved on by one step. The networks see raw ψ, as in the paper.
 """
 from __future__ import annotations
+
+import warnings
 
 import torch
 from torch import Tensor, nn
@@ -152,6 +156,7 @@ class WaveKernel(WaveEmulator):
         self.kernel_net = nn.Sequential(*layers, nn.Linear(hidden, 2 * width))
         nn.init.zeros_(self.kernel_net[-1].weight)
         nn.init.zeros_(self.kernel_net[-1].bias)
+        self._kernels = None  # (potential tensor, its version, propagator) of the last rollout grid
 
     @classmethod
     def graph_spec(cls, config: dict) -> WaveGraphSpec:
@@ -163,9 +168,39 @@ class WaveKernel(WaveEmulator):
         change = self.kernel_net(potential_windows / self.config["v_scale"])
         return self.base_kernel + change.reshape(-1, self.spec.width, 2)
 
+    def propagator(self, batch, dtype: torch.dtype) -> Tensor:
+        """The step as a sparse complex matrix U (points × points, CSR): row c holds K(c) at the
+        members of window c, a 1 on the diagonal for points that are no window's centre. Built
+        once per potential tensor while it is stepped without gradients (a rollout)."""
+        potential, edges, width = batch[K.POTENTIAL], batch[K.WINDOW_EDGE_INDEX], self.spec.width
+        cached = self._kernels
+        if cached is not None and cached[0] is potential and cached[1] == potential._version \
+                and cached[2].dtype == dtype:
+            return cached[2]
+        kernel = self.kernel(gather_windows(potential.to(dtype.to_real()), edges, width))
+        centres = window_centres(edges, width)
+        others = torch.ones(potential.size(0), dtype=torch.bool, device=potential.device)
+        others[centres] = False
+        others = others.nonzero().flatten()
+        rows = torch.cat([edges[0], others])
+        columns = torch.cat([edges[1], others])
+        values = torch.cat([torch.complex(kernel[..., 0], kernel[..., 1]).reshape(-1),
+                            torch.ones(len(others), dtype=dtype, device=potential.device)])
+        size = (potential.size(0), potential.size(0))
+        with warnings.catch_warnings():  # torch calls its CSR support beta
+            warnings.simplefilter("ignore", UserWarning)
+            matrix = torch.sparse_coo_tensor(torch.stack([rows, columns]), values, size,
+                                             check_invariants=False).coalesce().to_sparse_csr()
+        self._kernels = (potential, potential._version, matrix)
+        return matrix
+
     def next_frame(self, batch, history: Tensor) -> Tensor:
         edges, width = batch[K.WINDOW_EDGE_INDEX], self.spec.width
         last = history[:, -1]
+        if not (self.training or torch.is_grad_enabled()):  # a rollout: one sparse product per step
+            complex_dtype = torch.complex128 if last.dtype == torch.float64 else torch.complex64
+            matrix = self.propagator(batch, complex_dtype)
+            return torch.view_as_real(matrix @ torch.view_as_complex(last.contiguous()))
         members = gather_windows(last, edges, width)                                            # (C, W, 2)
         kernel = self.kernel(gather_windows(batch[K.POTENTIAL].to(last.dtype), edges, width))   # (C, W, 2)
         real = (kernel[..., 0] * members[..., 0] - kernel[..., 1] * members[..., 1]).sum(1)

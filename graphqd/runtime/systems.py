@@ -64,7 +64,7 @@ SYSTEMS = {system.name: system for system in (
            plots="graphqd.evaluate.holstein_plots:plot_quench", bench="graphqd.bench.holstein_surrogate"),
     System("wave", recipe="graphqd.data.recipes.wave", dataset="graphqd.data.wave:WaveWindows",
            rollout="graphqd.evaluate.wave_rollout", metrics="graphqd.evaluate.wave_metrics",
-           plots="graphqd.evaluate.wave_plots:plot_density"),
+           plots="graphqd.evaluate.wave_plots:plot_density", bench="graphqd.bench.wave_emulator"),
     System("negf", recipe="graphqd.data.recipes.negf", plots="graphqd.evaluate.negf_plots:plot_domain_wall"),
 )}
 

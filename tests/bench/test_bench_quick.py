@@ -4,10 +4,13 @@ import json
 import pytest
 
 
-@pytest.mark.parametrize("name", ["wave", "negf", "surrogate"])
+EXTRA = {"negf": ["--sizes", "6x4", "8x6"], "wave-emulator": ["--models", "wave_kernel,wave_linear", "--frames", "3"]}
+
+
+@pytest.mark.parametrize("name", ["wave", "negf", "surrogate", "wave-emulator"])
 def test_quick_bench_writes_json(cli, tmp_path, name):
     out = tmp_path / f"{name}.json"
-    extra = ["--sizes", "6x4", "8x6"] if name == "negf" else []
+    extra = EXTRA.get(name, [])
     result = cli("--threads", "1", "bench", name, "--quick", "--out", out, *extra)
     assert result.returncode == 0, result.stderr
     payload = json.loads(out.read_text())

@@ -93,6 +93,11 @@ def test_kernel_model_is_complex_linear_and_starts_at_the_identity():
     torch.testing.assert_close(step(psi + 2 * other), step(psi) + 2 * step(other))
     fresh = build_model(validate_model_section({"name": "wave_kernel"}), NORM).double()
     torch.testing.assert_close(fresh(batch, {K.PSI: psi})[K.PSI][:, -1], psi[:, -1])
+    net.eval()
+    with torch.no_grad():  # a rollout: the sparse propagator, built once and reused
+        fast = [step(psi), step(other)]
+    torch.testing.assert_close(fast[0], step(psi))  # with gradients: the window gather
+    torch.testing.assert_close(fast[1], step(other))
 
 
 @pytest.mark.parametrize("name", ["wave_gru", "wave_kernel"])
