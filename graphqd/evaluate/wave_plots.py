@@ -34,3 +34,40 @@ def plot_density(path: str, run: int, out: str, snapshots: int = 4) -> None:
     fig.suptitle(label)
     fig.savefig(out, dpi=110)
     plt.close(fig)
+
+
+def plot_rollout(truth_path: str, rollout_path: str, run: int, out: str, snapshots: int = 3) -> None:
+    """An emulator rollout against the truth: |ψ|² maps of both, density snapshots, and the
+    normalised correlation C(t) and norm ∫|ψ|²dx of both (frames aligned on the data's times)."""
+    with open_store(rollout_path, "wave") as r:
+        emulated, t, x = r["psi"][run], r["t"][()], r["x"][()]
+        start, seed, model = int(r.attrs["start_snapshot"]), int(r.attrs["seed_frames"]), r.attrs["surrogate_model"]
+        model_dt, name = float(r.attrs["dt"]), r["name"].asstr()[run]
+    with open_store(truth_path, "wave") as h:
+        k = max(1, round(model_dt / float(h.attrs["dt"])))  # stored snapshots per emulator step
+        truth, V = h["psi"][run, start:start + k * len(emulated):k], h["V"][run]
+    dx = float(x[1] - x[0])
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4), constrained_layout=True)
+    limit = np.quantile(np.abs(truth) ** 2, 0.999)
+    for ax, psi, title in ((axes[0], truth, "truth"), (axes[1], emulated, model)):
+        image = ax.imshow(np.abs(psi) ** 2, aspect="auto", origin="lower", cmap="viridis", vmax=limit,
+                          extent=[x[0], x[-1], t[0], t[-1]])
+        ax.set(xlabel="x", ylabel="t", title=rf"$|\psi|^2$: {title}")
+    fig.colorbar(image, ax=axes[1])
+    scale = (np.abs(truth) ** 2).max() / max(np.abs(V).max(), 1e-12)
+    axes[2].fill_between(x, V * scale, color="0.85")
+    for j, index in enumerate(np.linspace(seed, len(t) - 1, snapshots).astype(int)):
+        axes[2].plot(x, np.abs(truth[index]) ** 2, color=f"C{j}", label=f"t = {t[index]:g}")
+        axes[2].plot(x, np.abs(emulated[index]) ** 2, "--", color=f"C{j}")
+    axes[2].set(xlabel="x", title="snapshots (dashed: emulator)")
+    axes[2].legend(fontsize=8)
+    overlap = np.abs((np.conj(emulated) * truth).sum(-1))
+    correlation = overlap / np.maximum(np.linalg.norm(emulated, axis=-1) * np.linalg.norm(truth, axis=-1), 1e-300)
+    axes[3].plot(t, correlation, label="C(t)")
+    axes[3].plot(t, (np.abs(emulated) ** 2).sum(-1) * dx, label=r"$\int|\hat\psi|^2$")
+    axes[3].plot(t, (np.abs(truth) ** 2).sum(-1) * dx, ":", label=r"$\int|\psi|^2$ (truth)")
+    axes[3].set(xlabel="t", title="correlation and norm")
+    axes[3].legend(fontsize=8)
+    fig.suptitle(f"{rollout_path}: {name}")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

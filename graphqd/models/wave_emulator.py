@@ -156,7 +156,7 @@ class WaveKernel(WaveEmulator):
         self.kernel_net = nn.Sequential(*layers, nn.Linear(hidden, 2 * width))
         nn.init.zeros_(self.kernel_net[-1].weight)
         nn.init.zeros_(self.kernel_net[-1].bias)
-        self._kernels = None  # (potential tensor, its version, propagator) of the last rollout grid
+        self._kernels = None  # (potential tensor, versions of it and the weights, propagator) of the last rollout
 
     @classmethod
     def graph_spec(cls, config: dict) -> WaveGraphSpec:
@@ -171,11 +171,11 @@ class WaveKernel(WaveEmulator):
     def propagator(self, batch, dtype: torch.dtype) -> Tensor:
         """The step as a sparse complex matrix U (points × points, CSR): row c holds K(c) at the
         members of window c, a 1 on the diagonal for points that are no window's centre. Built
-        once per potential tensor while it is stepped without gradients (a rollout)."""
+        once per potential tensor and kept while it and the weights are unchanged (a rollout)."""
         potential, edges, width = batch[K.POTENTIAL], batch[K.WINDOW_EDGE_INDEX], self.spec.width
+        key = (potential._version, dtype, tuple(p._version for p in self.parameters()))
         cached = self._kernels
-        if cached is not None and cached[0] is potential and cached[1] == potential._version \
-                and cached[2].dtype == dtype:
+        if cached is not None and cached[0] is potential and cached[1] == key:
             return cached[2]
         kernel = self.kernel(gather_windows(potential.to(dtype.to_real()), edges, width))
         centres = window_centres(edges, width)
@@ -191,7 +191,7 @@ class WaveKernel(WaveEmulator):
             warnings.simplefilter("ignore", UserWarning)
             matrix = torch.sparse_coo_tensor(torch.stack([rows, columns]), values, size,
                                              check_invariants=False).coalesce().to_sparse_csr()
-        self._kernels = (potential, potential._version, matrix)
+        self._kernels = (potential, key, matrix)
         return matrix
 
     def next_frame(self, batch, history: Tensor) -> Tensor:

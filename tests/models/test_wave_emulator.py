@@ -98,6 +98,11 @@ def test_kernel_model_is_complex_linear_and_starts_at_the_identity():
         fast = [step(psi), step(other)]
     torch.testing.assert_close(fast[0], step(psi))  # with gradients: the window gather
     torch.testing.assert_close(fast[1], step(other))
+    with torch.no_grad():  # new weights (an optimiser step) build a new propagator
+        net.base_kernel.add_(0.01)
+        moved = step(psi)
+    torch.testing.assert_close(moved, step(psi))
+    assert not torch.allclose(moved, fast[0])
 
 
 @pytest.mark.parametrize("name", ["wave_gru", "wave_kernel"])
