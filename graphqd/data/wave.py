@@ -2,9 +2,9 @@
 (`graphqd.graphs.wave`).
 
 A training sample is a patch of `patch` consecutive grid points (periodic wrap) of one run,
-with `frames + horizon` stored frames spaced by k = `step` snapshots: the model reads the
-first `frames` (Re ψ, Im ψ per point, and V) and is scored on the next. A rollout sample
-(`window`) is the whole periodic grid. Samples are drawn as the published emulator was
+or its whole periodic grid when `patch` is 0, with `frames + horizon` stored frames spaced by
+k = `step` snapshots: the model reads the first `frames` (Re ψ, Im ψ per point, and V) and is
+scored on the next `horizon`. A rollout sample (`window`) is the whole periodic grid. Samples are drawn as the published emulator was
 trained (Yao et al., Front. Mater. 9:1060744 (2023)): any start frame and patch position of
 a run, with the patches that overlap the potential drawn `barrier_weight` (50) times as often.
 Runs are read whole into a small per-process cache and the sampler draws each batch from a
@@ -57,7 +57,7 @@ class WaveWindows(WindowDataset):
         super().__init__(path, runs, step, horizon, start_stride, rates=False)
         handle = self.store.file
         self.points = int(handle.attrs["points"])
-        if self.points < graphs.patch:
+        if self.points < max(graphs.patch, graphs.width):
             raise StoreError(f"'{path}' has {self.points} grid points, fewer than a patch of {graphs.patch}")
         n_runs = int(handle["psi"].shape[0])
         bad = [r for r in self.runs if not 0 <= r < n_runs]
@@ -80,6 +80,8 @@ class WaveWindows(WindowDataset):
     def get(self, idx: int) -> WaveSample:
         run, rest = divmod(int(idx), len(self.starts) * self.points)
         start, position = divmod(rest, self.points)
+        if self.graphs.patch == 0:
+            return self.window(self.runs[run], self.starts[start], self.horizon)
         return self.patch(self.runs[run], self.starts[start], position, self.horizon)
 
     def frames_of(self, run: int, start: int, horizon: int) -> np.ndarray:
@@ -107,7 +109,8 @@ class WaveWindows(WindowDataset):
 
     def window(self, run: int, start: int, horizon: int, rates: bool = False) -> WaveSample:
         """The whole periodic grid of run `run` from frame `start` (rollouts)."""
-        V = np.asarray(self.store.file["V"][run], dtype=np.float32)
+        V = self.potentials[self._row[run]] if run in self._row else \
+            np.asarray(self.store.file["V"][run], dtype=np.float32)
         return self._sample(self.frames_of(run, start, horizon), V, True, run, start)
 
     def state_at(self, batch: Data, frame: int) -> dict[str, Tensor]:

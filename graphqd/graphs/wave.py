@@ -30,9 +30,9 @@ from graphqd.graphs.window_graph import window_graph, window_weights
 @dataclass(frozen=True)
 class WaveGraphSpec:
     """What a wave model reads: `frames` past frames, windows of `width` points, training
-    patches of `patch` points, assembly width `delta` (points); `scored` says which points of
-    a training patch count in the loss: every window "member" (the paper's window loss) or
-    only the window "centres" (models that predict the centre point)."""
+    patches of `patch` points (0: whole periodic grids), assembly width `delta` (points);
+    `scored` says which points of a training patch count in the loss: every window "member"
+    (the paper's window loss) or only the window "centres" (models that predict the centre point)."""
 
     frames: int = 4
     width: int = 23
@@ -41,7 +41,7 @@ class WaveGraphSpec:
     scored: str = "members"
 
     def __post_init__(self):
-        if self.width % 2 == 0 or self.width < 1 or self.patch < self.width or self.frames < 1:
+        if self.width % 2 == 0 or self.width < 1 or 0 < self.patch < self.width or self.patch < 0 or self.frames < 1:
             raise GraphqdError(f"wave windows need an odd width <= patch and frames >= 1, got {self}")
         if self.scored not in ("members", "centres"):
             raise GraphqdError(f"scored must be 'members' or 'centres', got {self.scored!r}")

@@ -141,7 +141,8 @@ class WaveKernel(WaveEmulator):
     SCHEMA = {**COMMON_SCHEMA,
               "hidden": Field("int", 128, minimum=1, doc="width of the kernel MLP"),
               "depth": Field("int", 2, minimum=1, doc="hidden layers of the kernel MLP"),
-              "patch": Field("int", 64, minimum=1, doc="grid points per training patch (>= width)")}
+              "patch": Field("int", 64, minimum=0, doc="grid points per training patch (>= width; 0: whole grids, "
+                                                       "for multi-step rollout training)")}
 
     def __init__(self, config: dict, normalization: Normalization):
         super().__init__(config, normalization)
@@ -160,8 +161,8 @@ class WaveKernel(WaveEmulator):
 
     @classmethod
     def graph_spec(cls, config: dict) -> WaveGraphSpec:
-        return WaveGraphSpec(frames=1, width=config["width"], patch=max(config["patch"], config["width"]),
-                             scored="centres")
+        patch = config["patch"] and max(config["patch"], config["width"])
+        return WaveGraphSpec(frames=1, width=config["width"], patch=patch, scored="centres")
 
     def kernel(self, potential_windows: Tensor) -> Tensor:
         """K_s ∈ ℂ as (Re, Im) per window slot: (C, W) → (C, W, 2)."""

@@ -40,6 +40,10 @@ def test_patches_and_grids_are_the_stored_frames(store):
     assert sample[K.WINDOW_EDGE_INDEX].shape == (2, 5 * 5)
     grid = data.window(3, 0, 2)
     assert grid.num_nodes == 128 and grid[K.PSI].shape == (128, 6, 2) and grid[K.WINDOW_EDGE_INDEX].shape == (2, 640)
+    whole = WaveWindows(store, [0, 2, 3], step=2, horizon=1, graphs=WaveGraphSpec(frames=4, width=5, patch=0))
+    sample = whole.get((1 * 5 + 3) * 128 + 124)   # patch 0: the whole grid of run 2 from start 3
+    torch.testing.assert_close(sample[K.PSI], whole.window(2, 3, 1)[K.PSI])
+    assert sample.num_nodes == 128 and float(sample[K.NODE_WEIGHT].sum()) == 128
 
 
 def test_batches_offset_window_edges_and_errors_are_per_run(store):
