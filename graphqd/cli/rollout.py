@@ -1,11 +1,17 @@
 """`graphqd rollout --checkpoint RUN_DIR|FILE --data PATH.h5 --steps N [--lattice L] --out PATH.h5`.
 
 Dispatched on the system of the data (`graphqd.runtime.systems`, role `rollout`); the
-checkpoint must hold a surrogate of that system.
+checkpoint must hold a surrogate of that system. With `--potential V.npy --packet X0 S0 E0`
+instead of `--data`, a wave emulator runs on a potential of the user's beside its exact solution.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+from graphqd.bench.common import write_json
+from graphqd.errors import GraphqdError
 
 from graphqd.data.recipes.common import resolve_device
 from graphqd.runtime import systems
@@ -19,7 +25,12 @@ def add_parser(subparsers):
                                           "with the data's recipe; the exact trajectory is written beside it as "
                                           "*_exact.h5).")
     p.add_argument("--checkpoint", required=True, help="run directory (its latest checkpoint) or checkpoint file")
-    p.add_argument("--data", required=True, help="store whose states (or recipe) start the rollouts")
+    p.add_argument("--data", default=None, help="store whose states (or recipe) start the rollouts")
+    p.add_argument("--potential", default=None, metavar="V.npy",
+                   help="wave emulators, instead of --data: V at every grid point (.npy); the packet of --packet "
+                        "is simulated exactly beside the rollout (*_exact.h5), with *_metrics.json and a figure")
+    p.add_argument("--packet", type=float, nargs=3, default=(10.0, 2.0, 5.0), metavar=("X0", "S0", "E0"),
+                   help="with --potential: packet centre, width and energy (default 10 2 5)")
     p.add_argument("--steps", type=int, required=True, help="model steps to roll out")
     p.add_argument("--lattice", type=int, default=None, help="chain length (default: the data's)")
     p.add_argument("--runs", type=int, default=None, help="number of trajectories (default: all of the data's)")
@@ -36,6 +47,10 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    if (args.data is None) == (args.potential is None):
+        raise GraphqdError("rollout needs one of --data PATH.h5 or --potential V.npy")
+    if args.potential is not None:
+        return on_potential(args)
     system = systems.of_store(args.data)
     writer = system.load("rollout", f"'{args.data}' is a {system.name} store")
     device = resolve_device(args.device)
@@ -43,4 +58,22 @@ def run(args) -> int:
     summary = writer.write_rollouts(surrogate, args.data, args.out, args.steps, args.lattice, args.runs, args.start,
                                     args.exact, device, tuple(args.conserve))
     print(writer.summary(summary))
+    return 0
+
+
+def on_potential(args) -> int:
+    device = resolve_device(args.device)
+    surrogate = load_surrogate(args.checkpoint, device)
+    writer = systems.get(surrogate.system).load("rollout", f"'{args.checkpoint}' is a {surrogate.system} checkpoint")
+    if not hasattr(writer, "write_on_potential"):
+        raise GraphqdError(f"--potential is for wave emulators; '{args.checkpoint}' holds a {surrogate.system} "
+                           f"surrogate (give --data)")
+    summary = writer.write_on_potential(surrogate, args.potential, tuple(args.packet), args.out, args.steps, device)
+    if summary["warning"]:
+        print(f"graphqd rollout: warning: {summary['warning']}", file=sys.stderr)
+    metrics_path = os.path.splitext(args.out)[0] + "_metrics.json"
+    write_json(metrics_path, summary["metrics"])
+    group = next(iter(summary["metrics"]["groups"].values()))
+    print(f"{writer.summary(summary)}; exact solution in {summary['exact']}; MAE {group['mae']:.4g}, "
+          f"C {group['correlation']:.4f}; metrics in {metrics_path}, figure {summary['figure']}")
     return 0

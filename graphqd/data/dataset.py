@@ -124,6 +124,10 @@ class WindowDataset(Dataset, metaclass=abc.ABCMeta):
     def statistics(self, max_runs: int = 64) -> dict:
         """Normalisation statistics of these runs: {key: {mean, std, step_std, rate_std}}."""
 
+    def store_facts(self) -> dict:
+        """Attributes of the store a checkpoint keeps, to remake such data later (e.g. the grid)."""
+        return {}
+
     def batch_sampler(self, global_batch: int, seed: int, rank: int = 0, world: int = 1,
                       first_batch: int = 0) -> torch.utils.data.Sampler:
         """The order in which training draws samples: seeded epochs of every sample."""

@@ -117,6 +117,12 @@ class WaveWindows(WindowDataset):
         """The last `frames` frames before model step `frame`: {psi: (points, frames, 2)}."""
         return {K.PSI: batch[K.PSI][:, frame:frame + self.graphs.frames]}
 
+    def store_facts(self) -> dict:
+        """The grid and ground truth of the data, to simulate a user's potential the same way."""
+        attrs = self.store.file.attrs
+        return {name: attrs[name].item() if hasattr(attrs[name], "item") else str(attrs[name])
+                for name in ("points", "length", "laplacian", "propagator", "internal_dt") if name in attrs}
+
     # --- errors and statistics ----------------------------------------------------------
     def error(self, prediction: dict, target: dict, batch: Data) -> dict[str, Tensor]:
         """Per-graph errors of the newest frame: "mae" as the published code computes it,

@@ -122,3 +122,47 @@ def summary(result: dict) -> str:
     """One line of `graphqd rollout`'s result."""
     return (f"wrote {result['runs']} rollouts of {result['steps']} steps (dt = {result['dt']:g}, "
             f"{result['points']} grid points) to {result['out']}")
+
+
+
+def write_on_potential(surrogate: Surrogate, potential: str, packet: tuple, out: str, steps: int,
+                       device: torch.device | str = "cpu") -> dict:
+    """A user's potential: simulate the truth of one packet (X₀, S₀, E₀) against V from `potential`
+    (.npy, one value per point at the emulator's grid spacing) with the training data's ground
+    truth into `<out>_exact.h5`, roll the emulator out into `out`, draw `<out>.png`; returns the
+    rollout summary with the metrics of `graphqd evaluate` under "metrics" and a "warning" when V
+    leaves the trained range."""
+    from graphqd.data.recipes import wave as recipe          # the truth, made as the training data were
+    from graphqd.evaluate.wave_metrics import evaluate        # (imported here: they import this module)
+    from graphqd.evaluate.wave_plots import plot_rollout
+    try:
+        V = np.load(potential, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise GraphqdError(f"--potential '{potential}' is not a readable .npy array ({type(error).__name__})") from None
+    grid = {"points": 1024, "length": 100.0, "laplacian": "fd3", "propagator": "split", "internal_dt": 0.0005,
+            **surrogate.dataset.get("store", {})}
+    spacing = grid["length"] / grid["points"]
+    if V.ndim != 1 or V.shape[0] % 2 or V.shape[0] < surrogate.model.spec.width:
+        raise GraphqdError(f"--potential '{potential}' holds an array of shape {V.shape}; give V at an even number "
+                           f"(>= {surrogate.model.spec.width}) of grid points spaced {spacing:g} apart, as the "
+                           f"emulator was trained (e.g. {grid['points']} points for a box of {grid['length']:g})")
+    scale = surrogate.config["model"]["v_scale"]
+    warning = "" if 0 <= V.min() and V.max() <= scale else \
+        (f"V spans [{V.min():g}, {V.max():g}], outside the trained range 0 <= V <= {scale:g} (V/{scale:g} <= 1); "
+         f"expect larger errors")
+    stem = os.path.splitext(out)[0]
+    truth = f"{stem}_exact.h5"
+    config = cfg.validate({"system": "wave", "runs": {"set": "custom", "potential": potential, "X0": packet[0],
+                                                      "S0": packet[1], "E0": packet[2]},
+                           "grid": {"points": int(V.shape[0]), "length": spacing * V.shape[0]},
+                           "integrator": {"dt": surrogate.dt, "t_final": surrogate.dt * (SEED_FRAMES - 1 + steps),
+                                          "laplacian": grid["laplacian"], "propagator": grid["propagator"],
+                                          "internal_dt": grid["internal_dt"] or 0.0005}}, recipe.SCHEMA)
+    for path in (truth, out):
+        if os.path.exists(path):
+            os.remove(path)  # a rerun simulates and rolls out afresh
+    recipe.generate(config, truth, torch.device("cpu"))
+    summary = write_rollouts(surrogate, truth, out, steps, device=device)
+    plot_rollout(truth, out, 0, f"{stem}.png")
+    return {**summary, "exact": truth, "figure": f"{stem}.png", "warning": warning,
+            "metrics": evaluate(surrogate, truth, steps, device=device)}

@@ -237,7 +237,8 @@ def _packet_parameters(rng: np.random.RandomState) -> tuple[float, float, float]
     return _draw(rng, 8, 16), _draw(rng, 1, 4), _draw(rng, 1, 9)
 
 
-def _case(name, kind, V, x, packet) -> PanelCase:
+def panel_case(name: str, kind: str, V: torch.Tensor, x: torch.Tensor, packet: tuple) -> PanelCase:
+    """A case of potential V and packet (X₀, S₀, E₀), with its extreme value and support width."""
     support = V != 0
     extreme = float(V[V.abs().argmax()]) if bool(support.any()) else 0.0
     width = float(support.sum()) * schrodinger.spacing(x)
@@ -263,17 +264,17 @@ def test_panel(x: torch.Tensor | None = None) -> list[PanelCase]:
     rng = np.random.RandomState(_SEED_FREE)
     for i in range(12):
         packet = (_draw(rng, 10, 90), _draw(rng, 1, 5), _draw(rng, 0, 9))
-        cases.append(_case(f"free_{i:02d}", "free", _zeros(x), x, packet))
+        cases.append(panel_case(f"free_{i:02d}", "free", _zeros(x), x, packet))
     rng = np.random.RandomState(_SEED_BARRIER)
     for i in range(11):
         height, width, center = _draw(rng, 0.6, 13.3), _draw(rng, 2.4, 23.7), _draw(rng, 45, 55)
         V = schrodinger.barrier(x, height, width, center)
-        cases.append(_case(f"barrier_{i:02d}", "barrier", V, x, _packet_parameters(rng)))
+        cases.append(panel_case(f"barrier_{i:02d}", "barrier", V, x, _packet_parameters(rng)))
     for i, name in enumerate(SHAPED_CASES):
         rng = np.random.RandomState(_SEED_SHAPES + i)
         V = _shape(name, rng, x, center=_draw(rng, 48, 52))
         kind = name.rsplit("_", 1)[0] if name[-1].isdigit() else name
-        cases.append(_case(name, kind, V, x, _packet_parameters(rng)))
+        cases.append(panel_case(name, kind, V, x, _packet_parameters(rng)))
     return cases
 
 

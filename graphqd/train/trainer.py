@@ -214,7 +214,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         writer = SummaryWriter(run_dir)
     dataset_facts = {"system": train_set.system, "stored_dt": train_set.stored_dt, "step": train_set.step,
                      "path": os.path.abspath(config["data"]["path"]),
-                     "lattice": getattr(train_set, "L", None), "splits": splits}
+                     "lattice": getattr(train_set, "L", None), "splits": splits, "store": train_set.store_facts()}
 
     def save() -> str:
         state = ckpt.Checkpoint(model=model.state_dict(), optimizer=optimizer.state_dict(),

@@ -49,6 +49,26 @@ def test_train_rollout_evaluate_a_wave_emulator(cli, tmp_path):
         by_hand = ((np.abs(first.real - d["psi"][0, 4:10].real) + np.abs(first.imag - d["psi"][0, 4:10].imag)) / 2)
     np.testing.assert_allclose(found["cases"][0]["mae"], by_hand.mean(), rtol=1e-5)
 
+    # a potential of the user's, on a box twice as long at the training spacing, beside its exact solution
+    np.save(tmp_path / "V.npy", np.where(np.abs(np.arange(256) - 128) < 10, 3.0, 0.0))
+    result = cli("rollout", "--checkpoint", tmp_path / "run", "--potential", tmp_path / "V.npy", "--packet", 100, 4, 2,
+                 "--steps", 5, "--out", tmp_path / "own.h5")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(tmp_path / "own.h5") as h, h5py.File(tmp_path / "own_exact.h5") as e:
+        assert h["psi"].shape == (1, 9, 256) and e["psi"].shape == (1, 9, 256) and e.attrs["length"] == 200.0
+        np.testing.assert_array_equal(h["psi"][0, :4], e["psi"][0, :4])
+        np.testing.assert_allclose(e["V"][0], np.load(tmp_path / "V.npy"))
+    own = json.loads((tmp_path / "own_metrics.json").read_text())
+    assert own["groups"]["all"]["cases"] == 1 and (tmp_path / "own.png").exists()
+    np.save(tmp_path / "high.npy", np.full(128, 20.0))
+    result = cli("rollout", "--checkpoint", tmp_path / "run", "--potential", tmp_path / "high.npy", "--steps", 2,
+                 "--out", tmp_path / "high.h5")
+    assert result.returncode == 0 and "warning: V spans [20, 20], outside the trained range" in result.stderr
+    np.save(tmp_path / "odd.npy", np.zeros((3, 5)))
+    assert_clean_error(cli("rollout", "--checkpoint", tmp_path / "run", "--potential", tmp_path / "odd.npy",
+                           "--steps", 2, "--out", tmp_path / "x.h5"), "odd.npy' holds an array of shape (3, 5)")
+    assert_clean_error(cli("rollout", "--checkpoint", tmp_path / "run", "--steps", 2, "--out", tmp_path / "x.h5"),
+                       "one of --data PATH.h5 or --potential V.npy")
     assert_clean_error(cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 2,
                            "--conserve", "energy", "--out", tmp_path / "x.h5"), "--conserve energy is a Holstein option")
     assert_clean_error(cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 50,

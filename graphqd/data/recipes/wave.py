@@ -1,5 +1,6 @@
-"""Recipe of wave-packet datasets (DESIGN.md §3.2): the barrier curriculum or the 37-case
-test panel, propagated by one of the Schrödinger ground truths."""
+"""Recipe of wave-packet datasets (DESIGN.md §3.2): the barrier curriculum, the 37-case
+test panel, or one packet against a potential of the user's (`runs.set: custom`, V from a
+`.npy` file of one value per grid point), propagated by one of the Schrödinger ground truths."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,10 +18,14 @@ SCHEMA = {
     "system": Field("str", choices=["wave"]),
     "seed": Field("int", 0, minimum=0, doc="recorded; the curriculum and panel are fixed by their own seeds"),
     "runs": {
-        "set": Field("str", "curriculum", choices=["curriculum", "panel"]),
+        "set": Field("str", "curriculum", choices=["curriculum", "panel", "custom"]),
         "start": Field("int", 0, minimum=0, doc="first run of the set"),
         "step": Field("int", 1, minimum=1, doc="take every step-th run"),
         "count": Field("int", 0, minimum=0, doc="number of runs; 0 takes all that remain"),
+        "potential": Field("str", "", doc="set custom: .npy file of V at every grid point"),
+        "X0": Field("float", 10.0, doc="set custom: packet centre"),
+        "S0": Field("float", 2.0, positive=True, doc="set custom: packet width"),
+        "E0": Field("float", 5.0, minimum=0.0, doc="set custom: packet energy"),
     },
     "grid": {
         "points": Field("int", 1024, minimum=4),
@@ -42,9 +47,30 @@ SCHEMA = {
 SCALARS = ("X0", "S0", "E0", "barrier_height", "barrier_width")
 
 
+def custom_potential(path: str, points: int) -> np.ndarray:
+    """V of a user's `.npy` file: one finite value per grid point."""
+    try:
+        V = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"config key 'runs.potential': '{path}' is not a readable .npy array "
+                          f"({type(error).__name__})") from None
+    if V.ndim != 1 or V.shape[0] != points or not np.issubdtype(V.dtype, np.number):
+        raise ConfigError(f"config key 'runs.potential': '{path}' holds an array of shape {V.shape}, but the grid "
+                          f"has {points} points (grid.points); give one real value per point")
+    if not np.isfinite(V).all():
+        raise ConfigError(f"config key 'runs.potential': '{path}' holds values that are not finite")
+    return V.astype(np.float64)
+
+
 def selected_runs(config: dict, x: torch.Tensor) -> dict:
     """Per-run arrays of the selected runs: V (N, X), psi0 (N, X), the scalars and kind, name."""
     spec = config["runs"]
+    if spec["set"] == "custom":
+        if not spec["potential"]:
+            raise ConfigError("config key 'runs.potential' must name a .npy file of V when runs.set is custom")
+        V = torch.from_numpy(custom_potential(spec["potential"], x.shape[0])).to(x.device)[None]
+        case = wave_panel.panel_case("custom", "custom", V[0], x, (spec["X0"], spec["S0"], spec["E0"]))
+        return wave_panel.panel_batch([case], x)
     if spec["set"] == "curriculum":
         runs = wave_panel.curriculum(float(x[-1] + (x[1] - x[0])))
         total = len(runs)
