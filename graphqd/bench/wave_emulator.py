@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import torch
 
 from graphqd.bench.common import best_time, device_description, format_table, synchronize

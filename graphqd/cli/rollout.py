@@ -11,9 +11,8 @@ import os
 import sys
 
 from graphqd.bench.common import write_json
-from graphqd.errors import GraphqdError
-
 from graphqd.data.recipes.common import resolve_device
+from graphqd.errors import GraphqdError
 from graphqd.runtime import systems
 from graphqd.runtime.surrogate import load_surrogate
 

@@ -17,9 +17,11 @@ from torch_geometric.data import Batch
 
 from graphqd import config as cfg
 from graphqd import keys as K
+from graphqd.data.recipes import wave as recipe
 from graphqd.data.store import STRING, StoreWriter, open_store
 from graphqd.data.wave import WaveSample
 from graphqd.errors import GraphqdError
+from graphqd.evaluate.wave_plots import plot_rollout
 from graphqd.graphs.wave import window_fields
 from graphqd.runtime.rollout import rollout
 from graphqd.runtime.surrogate import Surrogate
@@ -132,9 +134,7 @@ def write_on_potential(surrogate: Surrogate, potential: str, packet: tuple, out:
     truth into `<out>_exact.h5`, roll the emulator out into `out`, draw `<out>.png`; returns the
     rollout summary with the metrics of `graphqd evaluate` under "metrics" and a "warning" when V
     leaves the trained range."""
-    from graphqd.data.recipes import wave as recipe          # the truth, made as the training data were
-    from graphqd.evaluate.wave_metrics import evaluate        # (imported here: they import this module)
-    from graphqd.evaluate.wave_plots import plot_rollout
+    from graphqd.evaluate.wave_metrics import evaluate  # imported here: it imports this module
     try:
         V = np.load(potential, allow_pickle=False)
     except (OSError, ValueError) as error:
