@@ -14,8 +14,9 @@ plots      evaluate  a function ``plot(store, k, png)``: the figure of run k of 
 bench      bench     module with ``add_arguments(parser)`` and ``run(args) -> dict``    ``graphqd bench surrogate``
 =========  ========  =================================================================  =======================
 
-Paths are imported on first use, so this module imports none of the layers it names, and
-each caller asks only for roles of its own layer or below (the trainer for ``dataset``,
+Paths are imported on first use, so this module imports none of the modules it names (those
+of `evaluate` and `bench` sit above it), and each caller asks only for roles of its own layer
+or below (the trainer for ``dataset``,
 the command line for the rest). A system without a surrogate yet leaves ``dataset``,
 ``rollout`` and ``metrics`` empty; asking for them is a one-line error naming the system.
 Adding a system is one `System(...)` line below plus its own files.
