@@ -4,7 +4,9 @@ Simulates small shallow- and deep-quench Holstein datasets, exports a trajectory
 and plots Q(t), φ_Q(t) and |ρ| snapshots; trains a small graph surrogate on the L = 8
 deep quench, rolls it out on an L = 64 chain against the exact solver and evaluates it;
 rolls the pretrained graph PARC of the shallow quench out 400 steps against the exact one;
-propagates a few wave packets through barriers and plots |ψ(x, t)|²; runs a biased CDW
+propagates a few wave packets through barriers and plots |ψ(x, t)|²; rolls the pretrained
+wave emulator out 400 steps on the step-pyramid potential of the test panel against its exact
+solution; runs a biased CDW
 under NEGF forces and plots its domain wall. Everything goes under --out (default
 demo_output/).
 """
@@ -25,8 +27,9 @@ from graphqd.evaluate.negf_plots import plot_domain_wall
 from graphqd.evaluate.wave_plots import plot_density
 from graphqd.io.ase_export import export
 
-PRETRAINED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                          "experiments", "holstein_parc", "pretrained", "shallow_graph.pt")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PRETRAINED = os.path.join(ROOT, "experiments", "holstein_parc", "pretrained", "shallow_graph.pt")
+PRETRAINED_WAVE = os.path.join(ROOT, "experiments", "wave_emulator", "pretrained", "kernel.pt")
 NEGF_DEMO_BIAS = 2.5  # left electrode gated: a metallic layer nucleates there and a domain wall sweeps across
 QUENCHES = {
     "shallow": {"quench": {"g_initial": 0.5, "g_final": 0.8, "q_noise": 0.0}},
@@ -117,6 +120,26 @@ def pretrained_demo(out: str, checkpoint: str, steps: int) -> None:
           f"plot pretrained_rollout.png")
 
 
+def wave_emulator_demo(out: str, checkpoint: str, steps: int = 400) -> None:
+    """Roll the pretrained wave emulator out on the panel's step pyramid beside its exact solution."""
+    from graphqd.evaluate.wave_rollout import write_on_potential
+    from graphqd.physics import schrodinger, wave_panel
+    from graphqd.runtime.surrogate import load_surrogate
+
+    if not os.path.isfile(checkpoint):
+        print(f"pretrained wave emulator: '{checkpoint}' not found (it ships with the repository); skipped")
+        return
+    case = next(c for c in wave_panel.test_panel(schrodinger.grid()) if c.name == "steps")
+    potential = os.path.join(out, "wave_steps_V.npy")
+    np.save(potential, case.V.numpy())
+    result = write_on_potential(load_surrogate(checkpoint), potential, (case.X0, case.S0, case.E0),
+                                os.path.join(out, "wave_emulator_steps.h5"), steps)
+    write_json(os.path.join(out, "wave_emulator_steps_metrics.json"), result["metrics"])
+    group = result["metrics"]["groups"]["all"]
+    print(f"pretrained wave emulator ({checkpoint}): {steps} steps on the step pyramid, MAE {group['mae']:.3g}, "
+          f"C {group['correlation']:.4f} against space-splitting; plot wave_emulator_steps.png")
+
+
 def negf_demo(out: str) -> None:
     """A short biased 16 × 8 CDW run under exact NEGF forces and its domain-wall plot."""
     config = cfg.validate({"system": "negf", "lattice": {"Lx": 16, "Ly": 8}, "leads": {"bias": NEGF_DEMO_BIAS, "gate": "left"},
@@ -150,6 +173,7 @@ def run(args) -> int:
     surrogate_demo(args.out, args.train_steps, steps=min(250, round(args.t_final / 0.08) - 1))
     pretrained_demo(args.out, args.pretrained, steps=min(400, round(args.t_final / 0.08)))
     wave_demo(args.out)
+    wave_emulator_demo(args.out, PRETRAINED_WAVE)
     negf_demo(args.out)
     print(f"demo finished: results in {args.out}/")
     return 0
