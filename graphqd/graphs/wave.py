@@ -24,34 +24,36 @@ from torch import Tensor
 
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
+from graphqd.graphs.site_graph import site_graph
 from graphqd.graphs.window_graph import window_graph, window_weights
 
 
 @dataclass(frozen=True)
 class WaveGraphSpec:
-    """What a wave model reads: `frames` past frames, windows of `width` points, training
-    patches of `patch` points (0: whole periodic grids), assembly width `delta` (points);
-    `scored` says which points of a training patch count in the loss: every window "member"
-    (the paper's window loss) or only the window "centres" (models that predict the centre point)."""
+    """What a wave model reads: `frames` past frames, windows of `width` points, the grid graph
+    within `cutoff` points (0: none), training patches of `patch` points (0: whole periodic
+    grids), assembly width `delta` (points). The `margin` points at each end of a training patch
+    do not count in the loss: 0 for the paper's window loss (every member of the one window),
+    the reach of the model where its prediction needs points beyond the patch."""
 
     frames: int = 4
     width: int = 23
     patch: int = 23
     delta: float = 2.8
-    scored: str = "members"
+    margin: int = 0
+    cutoff: int = 0
 
     def __post_init__(self):
         if self.width % 2 == 0 or self.width < 1 or 0 < self.patch < self.width or self.patch < 0 or self.frames < 1:
             raise GraphqdError(f"wave windows need an odd width <= patch and frames >= 1, got {self}")
-        if self.scored not in ("members", "centres"):
-            raise GraphqdError(f"scored must be 'members' or 'centres', got {self.scored!r}")
+        if self.patch and not 0 <= 2 * self.margin < self.patch:
+            raise GraphqdError(f"a patch of {self.patch} points leaves nothing to score with a margin of {self.margin}")
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-@functools.lru_cache(maxsize=16)
-def _window_fields(points: int, width: int, periodic: bool) -> tuple[Tensor, Tensor]:
+def _window_edges(points: int, width: int, periodic: bool) -> tuple[Tensor, Tensor]:
     if periodic:
         graph = window_graph(points, width, True)
         return graph.edge_index, graph.offset
@@ -63,17 +65,22 @@ def _window_fields(points: int, width: int, periodic: bool) -> tuple[Tensor, Ten
     return edge_index, k.repeat(len(centres))[:, None]
 
 
+@functools.lru_cache(maxsize=32)
 def window_fields(points: int, spec: WaveGraphSpec, periodic: bool) -> dict:
     """Window edges of a whole periodic grid (every point a centre) or of an open patch (the
-    points whose window fits), and the loss weight of each point (cached; do not modify)."""
+    points whose window fits), the grid graph within `spec.cutoff`, and the loss weight of each
+    point (cached; do not modify)."""
     if not periodic and points < spec.width:
         raise GraphqdError(f"a patch of {points} points cannot hold a window of {spec.width}")
-    edge_index, offset = _window_fields(int(points), spec.width, bool(periodic))
+    edge_index, offset = _window_edges(int(points), spec.width, bool(periodic))
     weight = torch.ones(points)
-    if not periodic and spec.scored == "centres":
-        half = (spec.width - 1) // 2
-        weight[:half], weight[points - half:] = 0.0, 0.0
-    return {K.WINDOW_EDGE_INDEX: edge_index, K.WINDOW_OFFSET: offset, K.NODE_WEIGHT: weight}
+    if not periodic and spec.margin:
+        weight[:spec.margin], weight[points - spec.margin:] = 0.0, 0.0
+    fields = {K.WINDOW_EDGE_INDEX: edge_index, K.WINDOW_OFFSET: offset, K.NODE_WEIGHT: weight}
+    if spec.cutoff:
+        grid = site_graph((int(points),), spec.cutoff, bool(periodic))
+        fields.update({K.SITE_EDGE_INDEX: grid.edge_index, K.SITE_OFFSET: grid.offset})
+    return fields
 
 
 def gather_windows(values: Tensor, edge_index: Tensor, width: int) -> Tensor:

@@ -7,6 +7,9 @@ frames of (Re ψ, Im ψ, V/v_scale) and predicts its whole window one step later
 (`graphqd.models.wave_window`); the new frame is the Gaussian-weighted mean of the
 predictions at each point (`graphqd.graphs.wave.assemble_windows`).
 
+**Field model** (`wave_field`): offset convolutions over the grid graph and a GRU over the
+frames, no windows (`WaveField`).
+
 **Kernel model** (`wave_kernel`): the Schrödinger step is linear in ψ, ψ(t+Δt) = U(V) ψ(t), and
 U is local for a band-limited packet. The model is that map, complex-linear in ψ with a kernel
 that depends on the local potential,
@@ -38,7 +41,8 @@ from graphqd.config import Field
 from graphqd.graphs.wave import WaveGraphSpec, assemble_windows, gather_windows, window_centres
 from graphqd.models.normalization import Normalization
 from graphqd.models.registry import register
-from graphqd.models.wave_window import WindowConv, WindowDense, WindowGRU, WindowLinear
+from graphqd.models.offset_conv import OffsetConv
+from graphqd.models.wave_window import ReluGRUCell, WindowConv, WindowDense, WindowGRU, WindowLinear
 
 COMMON_SCHEMA = {
     "width": Field("int", 23, minimum=1, doc="grid points per window (odd; the paper: 23)"),
@@ -100,7 +104,7 @@ class WindowModel(WaveEmulator):
     @classmethod
     def graph_spec(cls, config: dict) -> WaveGraphSpec:
         return WaveGraphSpec(frames=config["frames"], width=config["width"], patch=config["width"],
-                             delta=config["delta"], scored="members")
+                             delta=config["delta"])
 
     def next_frame(self, batch, history: Tensor) -> Tensor:
         V = (batch[K.POTENTIAL] / self.config["v_scale"]).to(history.dtype)
@@ -162,7 +166,7 @@ class WaveKernel(WaveEmulator):
     @classmethod
     def graph_spec(cls, config: dict) -> WaveGraphSpec:
         patch = config["patch"] and max(config["patch"], config["width"])
-        return WaveGraphSpec(frames=1, width=config["width"], patch=patch, scored="centres")
+        return WaveGraphSpec(frames=1, width=config["width"], patch=patch, margin=config["width"] // 2)
 
     def kernel(self, potential_windows: Tensor) -> Tensor:
         """K_s ∈ ℂ as (Re, Im) per window slot: (C, W) → (C, W, 2)."""
@@ -209,3 +213,55 @@ class WaveKernel(WaveEmulator):
         new = last.clone()
         new[window_centres(edges, width)] = torch.stack([real, imag], -1)
         return new
+
+
+@register("wave_field")
+class WaveField(WaveEmulator):
+    """A message-passing field model on the grid graph, without windows: each frame is encoded
+    by offset convolutions over space (shared over frames), a ReLU GRU per point runs over the
+    frames, and an offset convolution reads out the change of ψ,
+
+        e_f = Conv_s(ψ_f, V/v_scale),   h_f = GRU(e_f, h_{f−1}),   ψ' = ψ_last + σ_Δ Conv_s(h_frames),
+
+    with σ_Δ the training-split std of one step's change. Translation-equivariant by
+    construction; its reach is (depth + 1)·radius points per step, which is the margin of a
+    training patch left out of the loss.
+
+    Shapes: history (N, frames, 2), V (N,) → new frame (N, 2).
+    """
+
+    SCHEMA = {**COMMON_SCHEMA,
+              "frames": Field("int", 4, minimum=1, doc="input frames"),
+              "hidden": Field("int", 48, minimum=1, doc="channels of the convolutions and of the GRU"),
+              "depth": Field("int", 2, minimum=0, doc="hidden offset convolutions of the frame encoder"),
+              "radius": Field("int", 2, minimum=1, doc="offsets per convolution (kernel of 2r + 1 points)"),
+              "patch": Field("int", 0, minimum=0, doc="grid points per training patch (0: whole grids)")}
+
+    def __init__(self, config: dict, normalization: Normalization):
+        super().__init__(config, normalization)
+        hidden, radius = config["hidden"], config["radius"]
+        sizes = [3] + [hidden] * (config["depth"] + 1)
+        self.encoder = nn.ModuleList(OffsetConv(a, b, radius) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.cell = ReluGRUCell(hidden, hidden)
+        self.readout = OffsetConv(hidden, 2, radius)
+        with torch.no_grad():  # start near ψ' = ψ
+            self.readout.weight.mul_(0.1)
+
+    @classmethod
+    def graph_spec(cls, config: dict) -> WaveGraphSpec:
+        reach = (config["depth"] + 2) * config["radius"]
+        patch = config["patch"] and max(config["patch"], config["width"], 2 * reach + 1)
+        return WaveGraphSpec(frames=config["frames"], width=config["width"], patch=patch, margin=reach,
+                             cutoff=config["radius"])
+
+    def next_frame(self, batch, history: Tensor) -> Tensor:
+        edges, offset = batch[K.SITE_EDGE_INDEX], batch[K.SITE_OFFSET]
+        V = (batch[K.POTENTIAL] / self.config["v_scale"]).to(history.dtype)
+        state = None
+        for frame in range(history.size(1)):
+            x = torch.cat([history[:, frame], V[:, None]], -1)
+            for layer in self.encoder:
+                x = nn.functional.gelu(layer(x, edges, offset))
+            state = self.cell(x, state)
+        change = self.readout(state, edges, offset) * self.normalization.get(K.PSI, "step_std").to(history.dtype)
+        return history[:, -1] + change

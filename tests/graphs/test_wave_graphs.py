@@ -35,7 +35,7 @@ def test_an_open_patch_has_windows_where_they_fit_and_scores_by_spec():
     members = window_fields(9, WaveGraphSpec(width=5, patch=9), periodic=False)
     assert window_centres(members[K.WINDOW_EDGE_INDEX], 5).tolist() == [2, 3, 4, 5, 6]
     assert members[K.NODE_WEIGHT].tolist() == [1.0] * 9
-    centres = window_fields(9, WaveGraphSpec(width=5, patch=9, scored="centres"), periodic=False)
+    centres = window_fields(9, WaveGraphSpec(width=5, patch=9, margin=2), periodic=False)
     assert centres[K.NODE_WEIGHT].tolist() == [0, 0, 1, 1, 1, 1, 1, 0, 0]
     single = window_fields(5, WaveGraphSpec(width=5, patch=5), periodic=False)
     prediction = torch.randn(1, 5, 2)

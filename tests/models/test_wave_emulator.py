@@ -15,7 +15,7 @@ from graphqd.models.registry import build_model, model_class, validate_model_sec
 NORM = Normalization({K.PSI: {"mean": [0.0, 0.0], "std": [0.1, 0.1], "step_std": [0.01, 0.01],
                               "rate_std": [0.1, 0.1]}}, 0.1)
 WINDOW_MODELS = {"wave_linear": 3220, "wave_dense": 27163, "wave_conv": 28889, "wave_gru": 40204}
-MODELS = [*WINDOW_MODELS, "wave_kernel"]
+MODELS = [*WINDOW_MODELS, "wave_kernel", "wave_field"]
 
 
 def model(name, **keys):
@@ -105,7 +105,18 @@ def test_kernel_model_is_complex_linear_and_starts_at_the_identity():
     assert not torch.allclose(moved, fast[0])
 
 
-@pytest.mark.parametrize("name", ["wave_gru", "wave_kernel"])
+def test_field_model_is_local_with_the_reach_of_its_spec():
+    net = model("wave_field")
+    batch = grid_sample(net)
+    psi = batch[K.PSI].clone().requires_grad_(True)
+    net(batch, {K.PSI: psi})[K.PSI][20, -1].sum().backward()
+    touched = psi.grad.abs().sum((1, 2)).nonzero().flatten().tolist()
+    reach = net.spec.margin
+    assert touched == list(range(20 - reach, 20 + reach + 1))
+    assert sum(p.numel() for p in net.parameters()) == 38498  # at the GRU's scale (40,204)
+
+
+@pytest.mark.parametrize("name", ["wave_gru", "wave_kernel", "wave_field"])
 def test_norm_preserving_keeps_the_norm_of_a_whole_grid(name):
     net = model(name, norm_preserving=True)
     batch = grid_sample(net)
