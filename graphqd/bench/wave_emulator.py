@@ -7,7 +7,8 @@ discretisation (one eigen-decomposition per potential, then one matrix product p
 the decomposition is timed apart), and (3) each emulator, whole-grid windows and assembly
 for every case in one batch. Emulators are timed with fresh weights (the cost does not
 depend on them), or the trained model of `--checkpoint`. Ratios are against space-splitting
-measured in the same run.
+measured in the same run. With `--data STORE`, training windows of the paper's GRU drawn from
+that store (batches of 128, as training draws them) are timed beside one GRU training step on them.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import time
 import torch
 
 from graphqd.bench.common import best_time, device_description, format_table, synchronize
+from graphqd.data.store import open_store
 from graphqd.evaluate.wave_rollout import emulate_frames
 from graphqd.models.normalization import Normalization
 from graphqd.models.registry import build_model, validate_model_section
@@ -30,6 +32,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frames", type=int, default=None, help="frames per timed rollout, set-up included "
                         "(default 100, 10 with --quick; space-splitting: 2, 1 with --quick)")
     parser.add_argument("--models", default=",".join(MODELS), help="emulators to time (registry names)")
+    parser.add_argument("--data", default=None, help="wave store (e.g. the curriculum): also time the training "
+                        "windows drawn from it (windows/s) beside a GRU training step")
 
 
 def _fresh(name: str, device) -> torch.nn.Module:
@@ -74,5 +78,39 @@ def run(args) -> dict:
                      "frames_per_s": 1 / seconds, "speedup_vs_split": split / seconds})
     print(f"{cases} panel cases advanced together on {device_description(device)}, frames of Δt = {DT:g}:")
     print(format_table(rows, ["method", "frames_per_s", "speedup_vs_split"]))
+    feeding = training_windows(args.data, device, repeats) if args.data else []
     return {"cases": cases, "frames": frames, "device_name": device_description(device),
-            "decomposition_s": decomposition, "rows": rows}
+            "decomposition_s": decomposition, "rows": rows, "training_windows": feeding}
+
+
+def training_windows(path: str, device, repeats: int, batch: int = 128, batches: int = 10) -> list[dict]:
+    """Windows per second of drawing training batches from `path`, and of a GRU training step on them."""
+    from graphqd.data.wave import WaveWindows
+    from graphqd.train.objective import RolloutObjective
+
+    model = _fresh("wave_gru", device).train()
+    with open_store(path, "wave") as handle:
+        runs = range(min(64, int(handle["psi"].shape[0])))
+    data = WaveWindows(path, runs, 1, 1, model.spec)
+    sampler = data.batch_sampler(batch, seed=0)
+    for b in range(3):  # the active runs enter the cache
+        data.collate(sampler.batch(b))
+    start = time.perf_counter()
+    for b in range(3, 3 + batches):
+        windows = data.collate(sampler.batch(b))
+    loading = (time.perf_counter() - start) / batches
+    objective = RolloutObjective(model, data.state_keys, state_at=data.state_at)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    windows = windows.to(device)
+
+    def step():
+        loss, _ = objective(windows, 1)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    training = best_time(step, device, repeats)
+    rows = [{"stage": f"drawing windows from {path}", "windows_per_s": batch / loading},
+            {"stage": "GRU training step (forward, backward, AdamW)", "windows_per_s": batch / training}]
+    print(f"training windows (batches of {batch}):")
+    print(format_table(rows, ["stage", "windows_per_s"]))
+    return rows

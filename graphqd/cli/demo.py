@@ -173,7 +173,7 @@ def run(args) -> int:
     surrogate_demo(args.out, args.train_steps, steps=min(250, round(args.t_final / 0.08) - 1))
     pretrained_demo(args.out, args.pretrained, steps=min(400, round(args.t_final / 0.08)))
     wave_demo(args.out)
-    wave_emulator_demo(args.out, PRETRAINED_WAVE)
+    wave_emulator_demo(args.out, PRETRAINED_WAVE, steps=min(400, round(args.t_final / 0.1)))
     negf_demo(args.out)
     print(f"demo finished: results in {args.out}/")
     return 0

@@ -128,6 +128,11 @@ class WindowDataset(Dataset, metaclass=abc.ABCMeta):
         """Attributes of the store a checkpoint keeps, to remake such data later (e.g. the grid)."""
         return {}
 
+    def loader(self, sampler: torch.utils.data.Sampler, workers: int = 0) -> torch.utils.data.DataLoader:
+        """Batches in the order of `sampler`, collated by PyG (each sample a graph)."""
+        from torch_geometric.loader import DataLoader
+        return DataLoader(self, batch_sampler=sampler, num_workers=workers, persistent_workers=workers > 0)
+
     def batch_sampler(self, global_batch: int, seed: int, rank: int = 0, world: int = 1,
                       first_batch: int = 0) -> torch.utils.data.Sampler:
         """The order in which training draws samples: seeded epochs of every sample."""

@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 
 from graphqd import keys as K
 from graphqd.data.dataset import WindowDataset
@@ -83,6 +83,38 @@ class WaveWindows(WindowDataset):
         if self.graphs.patch == 0:
             return self.window(self.runs[run], self.starts[start], self.horizon)
         return self.patch(self.runs[run], self.starts[start], position, self.horizon)
+
+    def collate(self, indices: list[int]) -> Batch:
+        """The batch of samples `indices`, assembled at once: on training patches, which share one
+        graph, the same batch as PyG's collation of the samples one by one, without building them."""
+        if self.graphs.patch == 0:
+            return Batch.from_data_list([self.get(i) for i in indices])
+        size, count = self.graphs.patch, len(indices)
+        run, rest = np.divmod(np.asarray(indices, dtype=np.int64), len(self.starts) * self.points)
+        start, position = np.divmod(rest, self.points)
+        points = (position[:, None] + np.arange(size)[None]) % self.points                 # (B, P)
+        psi = np.stack([self.frames_of(self.runs[r], self.starts[s], self.horizon)[:, p]
+                        for r, s, p in zip(run, start, points)])                             # (B, F, P)
+        V = np.stack([self.potentials[self._row[self.runs[r]]][p] for r, p in zip(run, points)])
+        frames = torch.from_numpy(np.stack([psi.real, psi.imag], -1)).permute(0, 2, 1, 3).reshape(count * size, -1, 2)
+        graph_of = torch.arange(count).repeat_interleave  # graph_of(n): each graph's number, n times
+        batched = {}
+        for key, value in window_fields(size, self.graphs, False).items():
+            if key in (K.WINDOW_EDGE_INDEX, K.SITE_EDGE_INDEX):  # node numbers move on by a patch per graph
+                batched[key] = value.repeat(1, count) + size * graph_of(value.size(1))
+            else:
+                batched[key] = value.repeat(count, *([1] * (value.dim() - 1)))
+        batch = Batch(**{K.PSI: frames.float().contiguous(), K.POTENTIAL: torch.from_numpy(V.reshape(-1)).float()},
+                      **batched, run=torch.as_tensor([self.runs[r] for r in run]),
+                      start=torch.as_tensor([self.starts[s] for s in start]),
+                      batch=graph_of(size), ptr=torch.arange(count + 1) * size, num_nodes=count * size)
+        batch._num_graphs = count
+        return batch
+
+    def loader(self, sampler, workers: int = 0) -> torch.utils.data.DataLoader:
+        """Batches in the order of `sampler`, each assembled at once by `collate`."""
+        return torch.utils.data.DataLoader(_Collated(self), batch_size=None, sampler=sampler, num_workers=workers,
+                                           persistent_workers=workers > 0)
 
     def frames_of(self, run: int, start: int, horizon: int) -> np.ndarray:
         """ψ of stored frames start, start + k, … (frames + horizon of them): (F, points) complex64."""
@@ -169,6 +201,16 @@ class WaveWindows(WindowDataset):
     def batch_sampler(self, global_batch: int, seed: int, rank: int = 0, world: int = 1,
                       first_batch: int = 0) -> "WaveBatchSampler":
         return WaveBatchSampler(self, global_batch, seed, rank, world, first_batch)
+
+
+class _Collated(torch.utils.data.Dataset):
+    """A dataset whose items are whole batches: item `indices` is `WaveWindows.collate(indices)`."""
+
+    def __init__(self, windows: WaveWindows):
+        self.windows = windows
+
+    def __getitem__(self, indices):
+        return self.windows.collate(indices)
 
 
 class WaveBatchSampler(torch.utils.data.Sampler):

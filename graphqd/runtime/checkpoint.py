@@ -35,7 +35,7 @@ class Checkpoint:
     normalization: dict         # Normalization.to_dict(): training-split statistics and the model dt
     config: dict                # the resolved training config
     code_version: str
-    dataset: dict = field(default_factory=dict)  # system, stored spacing, lattice of the training data
+    dataset: dict = field(default_factory=dict)  # system, stored spacing, lattice, store facts of the training data
     scaler: dict | None = None  # AMP gradient scaler
 
 

@@ -23,7 +23,6 @@ import torch
 import yaml
 from torch.nn.parallel import DistributedDataParallel
 from torch_geometric.data import Batch
-from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
 from graphqd import config as cfg
@@ -204,7 +203,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     sampler = train_set.batch_sampler(config["data"]["batch_size"], seed, processes.rank, processes.world,
                                       first_batch=step)
     workers = config["data"]["num_workers"]
-    loader = DataLoader(train_set, batch_sampler=sampler, num_workers=workers, persistent_workers=workers > 0)
+    loader = train_set.loader(sampler, workers)
     log = config["log"]
     validator = Validator(config, splits["val"][:log["val_runs"]], device) \
         if processes.is_main and splits["val"] else None

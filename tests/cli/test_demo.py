@@ -11,7 +11,7 @@ def test_small_demo_writes_every_output(cli, tmp_path):
     result = cli(*args)
     assert result.returncode == 0, result.stderr
     for name in ("holstein_shallow", "holstein_deep", "wave_barrier", "negf_domain_wall", "surrogate_rollout_L64",
-                 "pretrained_rollout"):
+                 "pretrained_rollout", "wave_emulator_steps"):
         assert (out / f"{name}.png").stat().st_size > 10_000
     assert len(read(str(out / "holstein_deep.extxyz"), ":")) == 21
     assert len(read(str(out / "negf_demo.extxyz"), ":")) > 1
@@ -19,6 +19,8 @@ def test_small_demo_writes_every_output(cli, tmp_path):
     assert metrics["rmse_total"] > 0 and len(metrics["rollout_rmse_total"]) == 99
     pretrained = json.loads((out / "pretrained_metrics.json").read_text())
     assert pretrained["steps"] == 100 and 0 < pretrained["rmse_Q_last_over_amplitude"] < 0.5
+    wave = json.loads((out / "wave_emulator_steps_metrics.json").read_text())
+    assert wave["steps"] == 80 and 0 < wave["groups"]["all"]["correlation"] <= 1
     with h5py.File(out / "surrogate_rollout_L64_exact.h5") as h:
         assert h["Q"].shape[-1] == 64
     rerun = cli(*args)  # everything is complete: nothing is redone, nothing fails

@@ -84,3 +84,17 @@ def test_sampler_is_seeded_split_over_ranks_and_favours_the_barrier(store):
     share = np.mean([(data.position_weights(r) == BARRIER_WEIGHT).mean() for r in data.runs])
     expected = share * BARRIER_WEIGHT / (share * BARRIER_WEIGHT + 1 - share)
     assert abs(overlaps.mean() - expected) < 0.03
+
+
+def test_collate_equals_pyg_collation_of_the_samples(store):
+    for spec in (WaveGraphSpec(frames=4, width=5, patch=9), WaveGraphSpec(frames=2, width=3, patch=12, margin=2,
+                                                                            cutoff=2)):
+        data = WaveWindows(store, [0, 1, 3], step=1, horizon=2, graphs=spec)
+        indices = data.batch_sampler(6, seed=1).batch(0)
+        fast = data.collate(indices)
+        slow = Batch.from_data_list([data[i] for i in indices])
+        assert fast.num_graphs == slow.num_graphs == 6 and set(fast.keys()) == set(slow.keys())
+        for key in slow.keys():
+            assert torch.equal(fast[key], slow[key]) if torch.is_tensor(slow[key]) else fast[key] == slow[key], key
+        loaded = next(iter(data.loader(data.batch_sampler(6, seed=1))))
+        assert torch.equal(loaded[K.PSI], fast[K.PSI])
