@@ -116,6 +116,21 @@ def test_field_model_is_local_with_the_reach_of_its_spec():
     assert sum(p.numel() for p in net.parameters()) == 38498  # at the GRU's scale (40,204)
 
 
+def test_kernel_free_start_moves_a_packet_as_exact_fd3_propagation():
+    from graphqd.physics import schrodinger
+    x = schrodinger.grid()
+    psi = schrodinger.packet(x, 30.0, 2.0, 5.0)
+    truth = schrodinger.simulate(psi[None], torch.zeros(1, 1024, dtype=torch.float64), x, 0.1, 1, "fd3", "exact")[0, 1]
+    net = build_model(validate_model_section({"name": "wave_kernel", "width": 47, "free_start": True}), NORM).double()
+    sample = WaveSample(num_nodes=1024, **{K.PSI: torch.stack([psi.real, psi.imag], -1)[:, None],
+                                          K.POTENTIAL: torch.zeros(1024, dtype=torch.float64)},
+                        **window_fields(1024, net.spec, periodic=True))
+    batch = Batch.from_data_list([sample])
+    with torch.no_grad():
+        step = net(batch, {K.PSI: batch[K.PSI]})[K.PSI][:, -1]
+    assert float((torch.complex(step[:, 0], step[:, 1]) - truth).abs().max()) < 1e-5
+
+
 @pytest.mark.parametrize("name", ["wave_gru", "wave_kernel", "wave_field"])
 def test_norm_preserving_keeps_the_norm_of_a_whole_grid(name):
     net = model(name, norm_preserving=True)
