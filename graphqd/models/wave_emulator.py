@@ -21,7 +21,14 @@ model is equivariant under translations of the grid. The MLP's read-out starts a
 at the identity (the untrained model is ψ' = ψ) or, with `free_start`, at the free propagator
 of the 3-point Laplacian over one step fitted on the window: the untrained model then moves a
 packet through empty space as the truth does, and training learns what V changes. That fit is
-accurate (~5e-6) and stable (gain ≤ 1.003) with 47 points, not with the paper's 23. V does not change along a rollout, so
+accurate (~5e-6) and stable (gain ≤ 1.003) with 47 points, not with the paper's 23. With
+`strang_phase` every kernel is multiplied by the potential's phases,
+
+    K_s ← e^{−iΔt V_c/2} K_s e^{−iΔt V_{c+s}/2},
+
+so that with `free_start` the untrained model is one Strang step e^{−iVΔt/2} U_free e^{−iVΔt/2}
+of the frame spacing (Strang, SIAM J. Numer. Anal. 5, 506 (1968)) and the MLP learns its
+correction. V does not change along a rollout, so
 outside training the kernels are computed once per grid, as a sparse matrix U, and every step
 is one sparse product ψ' = U ψ.
 
@@ -154,6 +161,9 @@ class WaveKernel(WaveEmulator):
               "free_start": Field("bool", False, doc="start K0 at the free fd3 propagator of one model step fitted "
                                                      "on the window (physics.schrodinger.free_window_kernel), not "
                                                      "at the identity"),
+              "strang_phase": Field("bool", False, doc="multiply every kernel by the potential's Strang phases "
+                                                       "exp(-i dt (V_c + V_c+s) / 2): with free_start the untrained "
+                                                       "model is one Strang step of the frame spacing"),
               "grid_spacing": Field("float", 100.0 / 1024, positive=True, doc="grid spacing of the data (for "
                                                                                "free_start)")}
 
@@ -184,7 +194,13 @@ class WaveKernel(WaveEmulator):
     def kernel(self, potential_windows: Tensor) -> Tensor:
         """K_s ∈ ℂ as (Re, Im) per window slot: (C, W) → (C, W, 2)."""
         change = self.kernel_net(potential_windows / self.config["v_scale"])
-        return self.base_kernel + change.reshape(-1, self.spec.width, 2)
+        kernel = self.base_kernel + change.reshape(-1, self.spec.width, 2)
+        if not self.config["strang_phase"]:
+            return kernel
+        centre = potential_windows[:, self.spec.width // 2, None]
+        angle = -0.5 * self.normalization.dt * (centre + potential_windows)
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        return torch.stack([kernel[..., 0] * cos - kernel[..., 1] * sin, kernel[..., 0] * sin + kernel[..., 1] * cos], -1)
 
     def propagator(self, batch, dtype: torch.dtype) -> Tensor:
         """The step as a sparse complex matrix U (points × points, CSR): row c holds K(c) at the

@@ -137,3 +137,25 @@ def test_norm_preserving_keeps_the_norm_of_a_whole_grid(name):
     batch = grid_sample(net)
     new = net(batch, {K.PSI: batch[K.PSI]})[K.PSI]
     torch.testing.assert_close(new[:, -1].pow(2).sum(), batch[K.PSI][:, -1].pow(2).sum())
+
+
+def test_kernel_strang_start_is_one_strang_step_of_the_frame_spacing():
+    """Untrained, free_start + strang_phase is e^{-iVΔt/2} U_free e^{-iVΔt/2}, here against the
+    same step with U_free applied by FFT (the dispersion of the 3-point Laplacian)."""
+    from graphqd.physics import schrodinger
+    x = schrodinger.grid()
+    dx, dt = schrodinger.spacing(x), NORM.dt
+    psi = schrodinger.packet(x, 40.0, 2.0, 5.0)
+    V = 6.0 * torch.exp(-((x - 50.0) / 2.0) ** 2)
+    half = torch.exp(-0.5j * dt * V)
+    omega = (1 - torch.cos(schrodinger.wavenumbers(x) * dx)) / dx ** 2
+    truth = half * torch.fft.ifft(torch.exp(-1j * dt * omega) * torch.fft.fft(half * psi))
+    net = build_model(validate_model_section({"name": "wave_kernel", "width": 47, "free_start": True,
+                                              "strang_phase": True}), NORM).double()
+    sample = WaveSample(num_nodes=1024, **{K.PSI: torch.stack([psi.real, psi.imag], -1)[:, None], K.POTENTIAL: V},
+                        **window_fields(1024, net.spec, periodic=True))
+    batch = Batch.from_data_list([sample])
+    with torch.no_grad():
+        step = net(batch, {K.PSI: batch[K.PSI]})[K.PSI][:, -1]
+        moved = float((torch.complex(step[:, 0], step[:, 1]) - psi).abs().max())
+    assert float((torch.complex(step[:, 0], step[:, 1]) - truth).abs().max()) < 1e-4 * moved
