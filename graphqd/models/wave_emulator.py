@@ -50,8 +50,8 @@ from graphqd import keys as K
 from graphqd.config import Field
 from graphqd.graphs.wave import WaveGraphSpec, assemble_windows, gather_windows, window_centres
 from graphqd.models.normalization import Normalization
-from graphqd.models.registry import register
 from graphqd.models.offset_conv import OffsetConv
+from graphqd.models.registry import register
 from graphqd.models.wave_window import ReluGRUCell, WindowConv, WindowDense, WindowGRU, WindowLinear
 from graphqd.physics import schrodinger
 

@@ -204,18 +204,45 @@ def ground_state(params: HolsteinParams, device: torch.device | str = "cpu", tol
 
 
 def noisy_ground_states(params: HolsteinParams, q_noise: float, seeds: list[int],
-                        device: torch.device | str = "cpu") -> State:
-    """Quench initial states: the ground state at `params.g` with Q_i += N(0, q_noise²), one per seed.
+                        device: torch.device | str = "cpu", p_noise: float = 0.0,
+                        rho_of_noisy_q: bool = False) -> State:
+    """Quench initial states: the ground state at `params.g` with Q_i += N(0, q_noise²) and
+    P_i += N(0, p_noise²), one per seed; ρ is the ground state's, or with `rho_of_noisy_q` the
+    half-filled Fermi sea of h(Q) for the noisy Q (as the published code of Ning et al.,
+    arXiv 2412.06631, prepares its quenches).
 
-    The noise of run k is drawn from numpy's generator seeded with `seeds[k]`, so a run
-    is the same whatever batch or device it is made in. Returns a batch (len(seeds), ...).
+    The noise of run k is drawn from numpy's generator seeded with `seeds[k]` (Q first, then
+    P), so a run is the same whatever batch or device it is made in. Returns a batch
+    (len(seeds), ...).
     """
     base = ground_state(params, device)
-    noise = np.stack([np.random.default_rng(s).normal(0.0, 1.0, params.n_sites) for s in seeds]) if seeds else \
-        np.zeros((0, params.n_sites))
-    Q = base.Q + q_noise * torch.as_tensor(noise, dtype=torch.float64, device=base.Q.device)
-    batch = len(seeds)
-    return State(Q, base.P.expand(batch, -1).clone(), base.rho.expand(batch, -1, -1).clone())
+    n, batch = params.n_sites, len(seeds)
+    generators = [np.random.default_rng(s) for s in seeds]
+    noise = [np.stack([g.normal(0.0, 1.0, n) for g in generators]) if seeds else np.zeros((0, n))
+             for _ in ("Q", "P")]
+    Q = base.Q + q_noise * torch.as_tensor(noise[0], dtype=torch.float64, device=base.Q.device)
+    P = base.P + p_noise * torch.as_tensor(noise[1], dtype=torch.float64, device=base.Q.device)
+    if rho_of_noisy_q:
+        rho = fermi_sea(hamiltonian(Q, params).to(torch.complex128), n / 2)
+    else:
+        rho = base.rho.expand(batch, -1, -1).clone()
+    return State(Q, P, rho)
+
+
+def advance(state: State, params: HolsteinParams, h: float, steps) -> State:
+    """`steps` RK4 steps of length h (an int, or one count per run of a batch (B,)): runs
+    with fewer steps stop early and wait while the others go on, so one batched integration
+    gives every run its own transient (e.g. the random phase of the published data).
+    """
+    n = state.Q.shape[-1]
+    counts = torch.as_tensor(steps, device=state.Q.device).expand(state.Q.shape[:-1])
+    slots = _hopping_slots(_table(params, state.Q.device))
+    y = torch.cat([state.Q.to(torch.complex128), state.P.to(torch.complex128),
+                   state.rho.to(torch.complex128).flatten(-2)], -1)
+    for step in range(int(counts.max()) if counts.numel() else 0):
+        moving = (counts > step).unsqueeze(-1)
+        y = torch.where(moving, _rk4_step(y.clone(), params, slots, n, h), y)
+    return State(y[..., :n].real.clone(), y[..., n:2 * n].real.clone(), y[..., 2 * n:].unflatten(-1, (n, n)).clone())
 
 
 def random_state(params: HolsteinParams, seed: int, q_scale: float = 1.0, p_scale: float = 1.0,

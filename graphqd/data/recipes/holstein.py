@@ -10,6 +10,7 @@ from graphqd import config as cfg
 from graphqd.config import Field
 from graphqd.data.recipes.common import run_seed, snapshot_count, storage_dtypes
 from graphqd.data.store import StoreWriter, shard_range
+from graphqd.errors import ConfigError
 from graphqd.physics import holstein
 
 SCHEMA = {
@@ -29,6 +30,10 @@ SCHEMA = {
         "g_initial": Field("float", 0.0),
         "g_final": Field("float", 2.0),
         "q_noise": Field("float", 1.0e-4, minimum=0.0, doc="std of the Gaussian noise added to Q at t = 0"),
+        "p_noise": Field("float", 0.0, minimum=0.0, doc="std of the Gaussian noise added to P at t = 0"),
+        "rho": Field("str", "ground", choices=["ground", "noisy_q"],
+                     doc="rho at t = 0: the ground state's, or the Fermi sea of h(Q) at g_initial for the noisy Q "
+                         "(the published code's)"),
     },
     "initial": {
         "kind": Field("str", "quench", choices=["quench", "random"],
@@ -41,6 +46,11 @@ SCHEMA = {
         "dt": Field("float", 0.08, positive=True),
         "substeps": Field("int", 8, minimum=1),
         "t_final": Field("float", 200.0, positive=True),
+        "discard": Field("float", 0.0, minimum=0.0, doc="time integrated after the quench before the first stored "
+                                                        "snapshot (a whole number of internal steps dt/substeps)"),
+        "random_phase": Field("bool", False, doc="each run also integrates a random number of internal steps in "
+                                                 "[0, substeps) before its first snapshot (the published code's "
+                                                 "phase)"),
     },
     "storage": {
         "dtype": Field("str", "float32", choices=["float32", "float64"]),
@@ -64,16 +74,33 @@ def initial_states(config: dict, runs: range, device: torch.device) -> holstein.
     seeds = [run_seed(config["seed"], k) for k in runs]
     spec = config["initial"]
     if spec["kind"] == "quench":
-        return holstein.noisy_ground_states(initial, config["quench"]["q_noise"], seeds, device)
+        quench = config["quench"]
+        return holstein.noisy_ground_states(initial, quench["q_noise"], seeds, device, quench["p_noise"],
+                                            quench["rho"] == "noisy_q")
     states = [holstein.random_state(final, s, spec["q_scale"], spec["p_scale"], spec["disorder"], device)
               for s in seeds]
     return holstein.State(*(torch.stack(parts) for parts in zip(*states)))
+
+
+def transient_steps(config: dict, runs: range) -> np.ndarray:
+    """Internal steps each run integrates before its first stored snapshot: integrator.discard,
+    plus with random_phase a number in [0, substeps) drawn from (seed, run index) alone."""
+    integrator = config["integrator"]
+    h = integrator["dt"] / integrator["substeps"]
+    discard = round(integrator["discard"] / h)
+    if abs(discard * h - integrator["discard"]) > 1e-9 * max(1.0, integrator["discard"]):
+        raise ConfigError(f"config key 'integrator.discard' ({integrator['discard']}) must be a whole number of "
+                          f"internal steps dt/substeps = {h:g}")
+    phases = [np.random.default_rng(run_seed(config["seed"], k, 1)).integers(integrator["substeps"])
+              if integrator["random_phase"] else 0 for k in runs]
+    return discard + np.array(phases, dtype=np.int64)
 
 
 def generate(config: dict, out: str, device: torch.device, shard: str | None = None) -> None:
     """Simulate the runs of this recipe (or of one shard) into the store at `out`, resumably."""
     _, final = params_of(config)
     integrator = config["integrator"]
+    transient_steps(config, range(0))  # integrator.discard is checked before the store is made
     n_steps = snapshot_count(integrator["t_final"], integrator["dt"])
     start, stop = shard_range(config["trajectories"], shard)
     real, cplx = storage_dtypes(config["storage"]["dtype"])
@@ -81,8 +108,10 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
     attrs = {"lattice_shape": np.array(final.shape), "n_sites": n, "boundary": final.boundary,
              "hopping": final.hopping, "omega": final.omega, "stiffness": final.stiffness, "mass": final.mass,
              "g_initial": config["quench"]["g_initial"], "g_final": final.g, "q_noise": config["quench"]["q_noise"],
+             "p_noise": config["quench"]["p_noise"], "initial_rho": config["quench"]["rho"],
              "initial_kind": config["initial"]["kind"], "dt": integrator["dt"], "substeps": integrator["substeps"],
-             "t_final": integrator["t_final"]}
+             "t_final": integrator["t_final"], "discard": integrator["discard"],
+             "random_phase": integrator["random_phase"]}
     t = np.arange(n_steps + 1) * integrator["dt"]
     per_run = {"Q": ((n_steps + 1, n), real), "P": ((n_steps + 1, n), real), "rho": ((n_steps + 1, n, n), cplx)}
     with StoreWriter(out, "holstein", cfg.dump(config), config["seed"], attrs, {"t": t.astype(real)}, per_run,
@@ -97,6 +126,10 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
                 first = store.runs_done
                 runs = range(start + first, start + min(first + batch, stop - start))
                 state = initial_states(config, runs, device)
+                transient = transient_steps(config, runs)
+                if transient.any():
+                    h = integrator["dt"] / integrator["substeps"]
+                    state = holstein.advance(state, final, h, torch.as_tensor(transient, device=device))
                 traj = holstein.simulate(state, final, integrator["dt"], n_steps, integrator["substeps"],
                                          record_dtype=record, progress=lambda k: bar.update(k * len(runs)))
                 store.write(first, {"Q": traj.Q.cpu().numpy(), "P": traj.P.cpu().numpy(),
