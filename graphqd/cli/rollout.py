@@ -7,6 +7,7 @@ instead of `--data`, a wave emulator runs on a potential of the user's beside it
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 
@@ -40,6 +41,9 @@ def add_parser(subparsers):
                    help="project every step back onto an invariant of the exact dynamics, per chain (Holstein; "
                         "repeatable): 'spectrum' (eigenvalues of rho; whole-matrix band only), 'energy' (through Q, P) or "
                         "'energy-rho' (by a unitary rotation of rho; whole-matrix band only)")
+    p.add_argument("--rho", choices=["dense", "band"], default=None,
+                   help="Holstein: store rho as L x L matrices (dense, the default) or only the model's band (band: "
+                        "rho_band, about L / (2r + 1) times smaller; also for the exact trajectory beside it)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument("--out", required=True, help="output store (HDF5)")
     return p
@@ -54,8 +58,13 @@ def run(args) -> int:
     writer = system.load("rollout", f"'{args.data}' is a {system.name} store")
     device = resolve_device(args.device)
     surrogate = load_surrogate(args.checkpoint, device, system.name)
+    options = {}
+    if args.rho is not None:
+        if "rho" not in inspect.signature(writer.write_rollouts).parameters:
+            raise GraphqdError(f"--rho is an option of Holstein rollouts; '{args.data}' is a {system.name} store")
+        options["rho"] = args.rho
     summary = writer.write_rollouts(surrogate, args.data, args.out, args.steps, args.lattice, args.runs, args.start,
-                                    args.exact, device, tuple(args.conserve))
+                                    args.exact, device, tuple(args.conserve), **options)
     print(writer.summary(summary))
     return 0
 

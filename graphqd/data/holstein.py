@@ -14,6 +14,7 @@ from torch_geometric.data import Data
 
 from graphqd import keys as K
 from graphqd.data.dataset import WindowDataset
+from graphqd.data.density_band import read_density
 from graphqd.data.moments import RunningMoments
 from graphqd.errors import StoreError
 from graphqd.graphs.holstein import (HolsteinGraphSpec, HolsteinSample, band_features, dense_to_band, graph_fields,
@@ -88,7 +89,7 @@ class HolsteinWindows(WindowDataset):
         frames = slice(start, start + horizon * k + 1, k)
         Q = torch.from_numpy(np.asarray(f["Q"][run, frames], dtype=np.float64))
         P = torch.from_numpy(np.asarray(f["P"][run, frames], dtype=np.float64))
-        rho = torch.from_numpy(np.asarray(f["rho"][run, frames], dtype=np.complex128))
+        rho = torch.from_numpy(np.asarray(read_density(f, run, frames), dtype=np.complex128))
         return holstein.State(Q, P, rho)
 
     def window(self, run: int, start: int, horizon: int, rates: bool = True) -> HolsteinSample:

@@ -90,6 +90,20 @@ def band_to_dense(band: Tensor, L: int, periodic: bool, spec: HolsteinGraphSpec)
     return dense
 
 
+def band_to_rows(band: Tensor, L: int, periodic: bool, spec: HolsteinGraphSpec) -> Tensor:
+    """Band channels (..., M, 2) → complex rows (..., L, 2r + 1) with rows[..., i, r + s] = ρ_{i, i+s}
+    (the `rho_band` layout of `graphqd.data.density_band`; slots beyond an open chain stay 0)."""
+    radius = spec.band_radius
+    pairs = graph_fields(L, periodic, spec)["pairs"].to(band.device)
+    offset = pairs[1] - pairs[0]
+    if periodic:
+        offset = (offset + L // 2) % L - L // 2
+    rows = torch.zeros(*band.shape[:-2], L, 2 * radius + 1, dtype=torch.complex128 if band.dtype == torch.float64
+                       else torch.complex64, device=band.device)
+    rows[..., pairs[0], radius + offset] = torch.complex(band[..., 0], band[..., 1])
+    return rows
+
+
 def site_features(state: dict, batch: Data) -> Tensor:
     """Site features (num_sites, 3) = (Q_i, P_i, n_i) of a state {Q, P, rho}."""
     occupation = state[K.RHO][batch[K.BAND_DIAGONAL], 0]

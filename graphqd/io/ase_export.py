@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 from ase import Atoms
 
+from graphqd.data.density_band import read_density, read_occupations
 from graphqd.data.store import open_store
 from graphqd.errors import GraphqdError
 
@@ -45,11 +46,12 @@ def holstein_frames(handle: h5py.File, run: int, every: int, with_rho: bool, spa
     sign = (1 - 2 * (coords.sum(-1) % 2)).astype(float)
     params = _scalar_attrs(handle, ["hopping", "omega", "stiffness", "mass", "g_initial", "g_final", "boundary"])
     t = handle["t"][()]
-    Q, P, rho = handle["Q"][run, ::every], handle["P"][run, ::every], handle["rho"][run, ::every]
+    Q, P = handle["Q"][run, ::every], handle["P"][run, ::every]
+    occupations = read_occupations(handle, run, slice(None, None, every))
     frames = []
     for k, time in enumerate(t[::every]):
         atoms = _site_atoms(xyz, cell, pbc, "X")
-        n = rho[k].diagonal().real.astype(float)
+        n = occupations[k].astype(float)
         atoms.new_array("Q", Q[k].astype(float))
         atoms.new_array("P", P[k].astype(float))
         atoms.new_array("n", n)
@@ -58,8 +60,9 @@ def holstein_frames(handle: h5py.File, run: int, every: int, with_rho: bool, spa
                            "phi_Q": float((sign * Q[k]).mean()), "phi_rho": float((sign * n).mean())})
         if with_rho:  # .traj stores only ASE's own per-atom arrays, so the fields travel in info
             atoms.info.update({"Q": atoms.arrays["Q"], "P": atoms.arrays["P"], "n": n})
-            atoms.info["rho_real"] = rho[k].real.astype(float)
-            atoms.info["rho_imag"] = rho[k].imag.astype(float)
+            rho = read_density(handle, run, k * every)
+            atoms.info["rho_real"] = rho.real.astype(float)
+            atoms.info["rho_imag"] = rho.imag.astype(float)
         frames.append(atoms)
     return frames
 

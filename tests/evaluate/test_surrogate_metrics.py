@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import ase.io
 import h5py
 import numpy as np
 import pytest
@@ -109,6 +110,29 @@ def test_train_rollout_evaluate_end_to_end(tiny_holstein_recipe, tmp_path):
         assert h["Q"].shape == (2, 5, 12) and e["Q"].shape == (2, 5, 12) and e.attrs["complete"]
         np.testing.assert_allclose(h["Q"][:, 0], e["Q"][:, 0], atol=1e-7)
         assert abs(float(e.attrs["dt"]) - 0.16) < 1e-9
+    # --rho band keeps only the model's band (radius 3: 7 of 12 columns), in the rollout and the exact run,
+    # and every reader gets the same ρ back
+    from graphqd.data.density_band import read_density, read_occupations, to_band, to_dense
+    banded = tmp_path / "rollout12_band.h5"
+    result = _cli("rollout", "--checkpoint", tmp_path / "run" / "checkpoints" / "step_00000006.pt", "--data", data,
+                  "--steps", 4, "--lattice", 12, "--runs", 2, "--rho", "band", "--out", banded)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(banded) as h, h5py.File(bigger) as dense, h5py.File(tmp_path / "rollout12_band_exact.h5") as e, \
+            h5py.File(tmp_path / "rollout12_exact.h5") as dense_exact:
+        assert "rho" not in h and h["rho_band"].shape == (2, 5, 12, 7) and h.attrs["rho_band_radius"] == 3
+        np.testing.assert_array_equal(read_density(h, 1), dense["rho"][1])
+        np.testing.assert_array_equal(read_occupations(h, 1), read_occupations(dense, 1))
+        assert e["rho_band"].shape == (2, 5, 12, 7)
+        np.testing.assert_array_equal(read_density(e, 0), to_dense(to_band(dense_exact["rho"][0], 3, True), True))
+    for out_file in ("band.extxyz", "band.png"):
+        result = _cli("export", banded, "--out", tmp_path / out_file, "--trajectory", 1)
+        assert result.returncode == 0, result.stderr
+    frames = ase.io.read(tmp_path / "band.extxyz", index=":")
+    with h5py.File(banded) as h:
+        np.testing.assert_allclose(frames[-1].arrays["n"], read_occupations(h, 1)[-1], atol=1e-7)
+    result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 2, "--rho", "band",
+                  "--out", tmp_path / "narrow.h5")
+    assert result.returncode == 2 and "radius 3 does not fit a chain of 6 sites" in result.stderr
 
     metrics_path = tmp_path / "metrics.json"
     result = _cli("evaluate", "--checkpoint", tmp_path / "run", "--data", data, "--out", metrics_path, "--steps", 8)

@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from graphqd import config as cfg
 from graphqd.config import Field
+from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR, check_radius, to_band
 from graphqd.data.recipes.common import run_seed, snapshot_count, storage_dtypes
 from graphqd.data.store import StoreWriter, shard_range
 from graphqd.errors import ConfigError
@@ -55,6 +56,8 @@ SCHEMA = {
     "storage": {
         "dtype": Field("str", "float32", choices=["float32", "float64"]),
         "batch": Field("int", 64, minimum=1, doc="trajectories simulated and written per block"),
+        "rho_band": Field("int", -1, minimum=-1, doc="-1: rho stored dense (L x L); r >= 0: only rho_ij with chain "
+                                                     "distance <= r, as rho_band (graphqd.data.density_band)"),
     },
 }
 
@@ -101,6 +104,11 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
     _, final = params_of(config)
     integrator = config["integrator"]
     transient_steps(config, range(0))  # integrator.discard is checked before the store is made
+    radius = config["storage"]["rho_band"]
+    if radius >= 0:
+        if len(final.shape) != 1:
+            raise ConfigError("config key 'storage.rho_band' is for chains; store a square lattice's rho dense (-1)")
+        check_radius(final.n_sites, radius)
     n_steps = snapshot_count(integrator["t_final"], integrator["dt"])
     start, stop = shard_range(config["trajectories"], shard)
     real, cplx = storage_dtypes(config["storage"]["dtype"])
@@ -111,9 +119,10 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
              "p_noise": config["quench"]["p_noise"], "initial_rho": config["quench"]["rho"],
              "initial_kind": config["initial"]["kind"], "dt": integrator["dt"], "substeps": integrator["substeps"],
              "t_final": integrator["t_final"], "discard": integrator["discard"],
-             "random_phase": integrator["random_phase"]}
+             "random_phase": integrator["random_phase"], **({RADIUS_ATTR: radius} if radius >= 0 else {})}
     t = np.arange(n_steps + 1) * integrator["dt"]
-    per_run = {"Q": ((n_steps + 1, n), real), "P": ((n_steps + 1, n), real), "rho": ((n_steps + 1, n, n), cplx)}
+    per_run = {"Q": ((n_steps + 1, n), real), "P": ((n_steps + 1, n), real),
+               **({DENSE: ((n_steps + 1, n, n), cplx)} if radius < 0 else {BAND: ((n_steps + 1, n, 2 * radius + 1), cplx)})}
     with StoreWriter(out, "holstein", cfg.dump(config), config["seed"], attrs, {"t": t.astype(real)}, per_run,
                      runs_total=stop - start, run_offset=start, shard=shard) as store:
         if store.complete:
@@ -132,6 +141,8 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
                     state = holstein.advance(state, final, h, torch.as_tensor(transient, device=device))
                 traj = holstein.simulate(state, final, integrator["dt"], n_steps, integrator["substeps"],
                                          record_dtype=record, progress=lambda k: bar.update(k * len(runs)))
+                rho = traj.rho.cpu().numpy()
                 store.write(first, {"Q": traj.Q.cpu().numpy(), "P": traj.P.cpu().numpy(),
-                                    "rho": traj.rho.cpu().numpy()})
+                                    **({DENSE: rho} if radius < 0 else
+                                       {BAND: to_band(rho, radius, final.boundary == "periodic")})})
         store.finish()
