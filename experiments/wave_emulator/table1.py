@@ -8,7 +8,8 @@ space-splitting truth and against exact propagation of the same discretisation.
 Writes results/table1.csv (one row per model, truth and group), results/table1.json (with
 per-case numbers, the device and wall times) and results/table1.png (⟨C⟩ and MAE per frame
 over the 25 barrier cases). Several checkpoints of one model (training seeds) given as
-NAME=A,B,... are reported as their mean and spread.
+NAME=A,B,... are reported as their mean and spread. With --append the models join those of the
+existing results/table1.json (a model of the same name is replaced).
 """
 from __future__ import annotations
 
@@ -42,10 +43,21 @@ def main() -> None:
     parser.add_argument("--panel-exact", default="data/wave_panel_exact.h5")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--out-dir", default=os.path.join(HERE, "results"))
+    parser.add_argument("--append", action="store_true", help="add to the models of the existing table1.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out_dir, exist_ok=True)
     rows, details, curves = [], {}, {}
+    if args.append:
+        with open(os.path.join(args.out_dir, "table1.json")) as fh:
+            old = json.load(fh)
+        names = {entry.split("=", 1)[0] for entry in args.models}
+        rows = [row for row in old["rows"] if row["model"] not in names]
+        details = {key: value for key, value in old["details"].items() if key.split(" / ")[0] not in names}
+        for key, results in details.items():
+            name, truth = key.split(" / ")
+            if truth == "space-splitting":
+                curves[name] = _curves(results)
     for entry in args.models:
         name, paths = entry.split("=", 1)
         for truth, store in (("space-splitting", args.panel), ("exact fd3", args.panel_exact)):
@@ -59,8 +71,7 @@ def main() -> None:
                 results.append(result)
             details[f"{name} / {truth}"] = results
             if truth == "space-splitting":
-                curves[name] = np.mean([r["groups"]["barrier"]["per_frame"]["correlation"] for r in results], 0), \
-                    np.mean([r["groups"]["barrier"]["per_frame"]["mae"] for r in results], 0)
+                curves[name] = _curves(results)
             for group in ("barrier", "free", "all"):
                 values = {c: [r["groups"][group][c] for r in results] for c in COLUMNS}
                 rows.append({"model": name, "truth": truth, "group": group, "seeds": len(results),
@@ -87,6 +98,12 @@ def main() -> None:
     for row in rows:
         print(f"{row['model']:10s} {row['truth']:16s} {row['group']:8s} MAE {row['mae']:.4g}  C {row['correlation']:.4f}"
               f"  |norm err| {row['norm_error_final']:.3g}")
+
+
+def _curves(results: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """⟨C⟩ and ⟨MAE⟩ per frame over the barrier cases, mean over seeds."""
+    return (np.mean([r["groups"]["barrier"]["per_frame"]["correlation"] for r in results], 0),
+            np.mean([r["groups"]["barrier"]["per_frame"]["mae"] for r in results], 0))
 
 
 if __name__ == "__main__":
