@@ -11,10 +11,7 @@ Writes results/generalisation.{csv,json,png}.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
-import platform
 import time
 
 import matplotlib
@@ -23,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from long_rollouts import exact
+from long_rollouts import exact, write_results
 
 from graphqd.evaluate import metrics
 from graphqd.evaluate.wave_rollout import SEED_FRAMES, emulate_frames
@@ -76,13 +73,8 @@ def main() -> None:
         mae = metrics.mae_components(predicted, truth[:, SEED_FRAMES:]).mean(-1)
         rows += [{"model": name, "swept": c["swept"], "value": c["value"], "correlation": float(correlation[i]),
                   "mae": float(mae[i])} for i, c in enumerate(runs)]
-    with open(os.path.join(args.out_dir, "generalisation.csv"), "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    with open(os.path.join(args.out_dir, "generalisation.json"), "w") as fh:
-        json.dump({"device": f"CPU ({platform.machine()}, 1 thread)", "truth": "exact fd3 propagation",
-                   "base": BASE, "X0": X0, "steps": args.steps, "wall": wall, "rows": rows}, fh, indent=1)
+    write_results(args.out_dir, "generalisation", rows,
+                  {"base": BASE, "X0": X0, "steps": args.steps, "wall": wall, "rows": rows})
     figure, axes = plt.subplots(1, 4, figsize=(15, 3.6), constrained_layout=True)
     labels = {"S0": "initial spread S₀", "E0": "energy E₀", "width": "barrier width", "height": "barrier height"}
     for axis, swept in zip(axes, SWEEPS):

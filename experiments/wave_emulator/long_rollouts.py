@@ -112,14 +112,18 @@ def main() -> None:
         means = {s: {k: float(np.mean([r[k] for r in rows if r["model"] == name and r["setting"] == s]))
                      for k in ("mae", "correlation", "correlation_final", "norm_error_final")} for s in settings}
         print(name, json.dumps(means))
-    with open(os.path.join(args.out_dir, "long_rollouts.csv"), "w", newline="") as fh:
+    write_results(args.out_dir, "long_rollouts", rows, {"wall": wall, "per_frame_mean": per_frame})
+    plot(args.out_dir, settings, truths, per_frame, shown, cases)
+
+
+def write_results(out_dir: str, stem: str, rows: list[dict], extra: dict) -> None:
+    """STEM.csv (the rows) and STEM.json (the device, the truth and `extra`) in out_dir."""
+    with open(os.path.join(out_dir, f"{stem}.csv"), "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    with open(os.path.join(args.out_dir, "long_rollouts.json"), "w") as fh:
-        json.dump({"device": f"CPU ({platform.machine()}, 1 thread)", "truth": "exact fd3 propagation",
-                   "wall": wall, "per_frame_mean": per_frame}, fh)
-    plot(args.out_dir, settings, truths, per_frame, shown, cases)
+    with open(os.path.join(out_dir, f"{stem}.json"), "w") as fh:
+        json.dump({"device": f"CPU ({platform.machine()}, 1 thread)", "truth": "exact fd3 propagation", **extra}, fh)
 
 
 def plot(out_dir: str, settings: dict, truths: dict, per_frame: dict, shown: dict, cases: dict) -> None:
