@@ -115,10 +115,9 @@ def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattic
             Q = torch.stack([f[K.Q].reshape(len(chunk), L) for f in frames], 1)
             P = torch.stack([f[K.P].reshape(len(chunk), L) for f in frames], 1)
             band = torch.stack([f[K.RHO].reshape(len(chunk), -1, 2) for f in frames], 1)
-            written = {DENSE: band_to_dense(band.cpu(), L, periodic, spec)} if rho == "dense" else \
-                {BAND: band_to_rows(band.cpu(), L, periodic, spec)}
-            store.write(first, {"Q": Q.cpu().numpy(), "P": P.cpu().numpy(),
-                                **{k: v.numpy() for k, v in written.items()}})
+            name, density = (DENSE, band_to_dense(band.cpu(), L, periodic, spec)) if rho == "dense" else \
+                (BAND, band_to_rows(band.cpu(), L, periodic, spec))
+            store.write(first, {"Q": Q.cpu().numpy(), "P": P.cpu().numpy(), name: density.numpy()})
         store.finish()
     summary = {"out": out, "runs": n_runs, "steps": steps, "lattice": L, "dt": dt}
     if fresh and exact:

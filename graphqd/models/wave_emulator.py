@@ -200,7 +200,8 @@ class WaveKernel(WaveEmulator):
         centre = potential_windows[:, self.spec.width // 2, None]
         angle = -0.5 * self.normalization.dt * (centre + potential_windows)
         cos, sin = torch.cos(angle), torch.sin(angle)
-        return torch.stack([kernel[..., 0] * cos - kernel[..., 1] * sin, kernel[..., 0] * sin + kernel[..., 1] * cos], -1)
+        real, imag = kernel[..., 0], kernel[..., 1]
+        return torch.stack([real * cos - imag * sin, real * sin + imag * cos], -1)
 
     def propagator(self, batch, dtype: torch.dtype) -> Tensor:
         """The step as a sparse complex matrix U (points × points, CSR): row c holds K(c) at the

@@ -121,8 +121,9 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
              "t_final": integrator["t_final"], "discard": integrator["discard"],
              "random_phase": integrator["random_phase"], **({RADIUS_ATTR: radius} if radius >= 0 else {})}
     t = np.arange(n_steps + 1) * integrator["dt"]
+    density = (DENSE, n) if radius < 0 else (BAND, 2 * radius + 1)  # dataset name, columns
     per_run = {"Q": ((n_steps + 1, n), real), "P": ((n_steps + 1, n), real),
-               **({DENSE: ((n_steps + 1, n, n), cplx)} if radius < 0 else {BAND: ((n_steps + 1, n, 2 * radius + 1), cplx)})}
+               density[0]: ((n_steps + 1, n, density[1]), cplx)}
     with StoreWriter(out, "holstein", cfg.dump(config), config["seed"], attrs, {"t": t.astype(real)}, per_run,
                      runs_total=stop - start, run_offset=start, shard=shard) as store:
         if store.complete:
@@ -142,7 +143,7 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
                 traj = holstein.simulate(state, final, integrator["dt"], n_steps, integrator["substeps"],
                                          record_dtype=record, progress=lambda k: bar.update(k * len(runs)))
                 rho = traj.rho.cpu().numpy()
-                store.write(first, {"Q": traj.Q.cpu().numpy(), "P": traj.P.cpu().numpy(),
-                                    **({DENSE: rho} if radius < 0 else
-                                       {BAND: to_band(rho, radius, final.boundary == "periodic")})})
+                if radius >= 0:
+                    rho = to_band(rho, radius, final.boundary == "periodic")
+                store.write(first, {"Q": traj.Q.cpu().numpy(), "P": traj.P.cpu().numpy(), density[0]: rho})
         store.finish()
