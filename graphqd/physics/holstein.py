@@ -229,6 +229,12 @@ def noisy_ground_states(params: HolsteinParams, q_noise: float, seeds: list[int]
     return State(Q, P, rho)
 
 
+def _packed(state: State) -> torch.Tensor:
+    """The state as one complex buffer y = (Q, P, vec ρ) (..., 2n + n²), as `_packed_rhs` reads it."""
+    return torch.cat([state.Q.to(torch.complex128), state.P.to(torch.complex128),
+                      state.rho.to(torch.complex128).flatten(-2)], -1)
+
+
 def advance(state: State, params: HolsteinParams, h: float, steps) -> State:
     """`steps` RK4 steps of length h (an int, or one count per run of a batch (B,)): runs
     with fewer steps stop early and wait while the others go on, so one batched integration
@@ -237,8 +243,7 @@ def advance(state: State, params: HolsteinParams, h: float, steps) -> State:
     n = state.Q.shape[-1]
     counts = torch.as_tensor(steps, device=state.Q.device).expand(state.Q.shape[:-1])
     slots = _hopping_slots(_table(params, state.Q.device))
-    y = torch.cat([state.Q.to(torch.complex128), state.P.to(torch.complex128),
-                   state.rho.to(torch.complex128).flatten(-2)], -1)
+    y = _packed(state)
     for step in range(int(counts.max()) if counts.numel() else 0):
         moving = (counts > step).unsqueeze(-1)
         y = torch.where(moving, _rk4_step(y.clone(), params, slots, n, h), y)
@@ -313,8 +318,7 @@ def simulate(state: State, params: HolsteinParams, dt: float, n_steps: int, subs
     batch, n = state.Q.shape[:-1], state.Q.shape[-1]
     device = state.Q.device
     slots = _hopping_slots(_table(params, device))
-    y = torch.cat([state.Q.to(torch.complex128), state.P.to(torch.complex128),
-                   state.rho.to(torch.complex128).flatten(-2)], -1)
+    y = _packed(state)
     Q = torch.empty(*batch, n_steps + 1, n, dtype=real, device=device)
     P = torch.empty_like(Q)
     rho = torch.empty(*batch, n_steps + 1, n, n, dtype=cplx, device=device)
