@@ -88,3 +88,20 @@ def test_bad_negf_config(cli, tmp_path, args, phrases):
     recipe_path = tmp_path / "negf.yaml"
     recipe_path.write_text(yaml.safe_dump(SMALL))
     assert_clean_error(cli("simulate", "negf", "--config", recipe_path, "--out", tmp_path / "x.h5", *args), *phrases)
+
+
+def test_sweep_runs_equal_single_condition_runs(tmp_path):
+    """Run k of a sweep is the run k of a store made at that run's bias and bath temperature."""
+    swept = dict(SMALL, trajectories=4, sweep={"bias": [1.0, 3.0], "temperature": [0.0, 0.2]},
+                 leads={"bias": 0.0, "gate": "left"})
+    recipe.generate(cfg.validate(swept, recipe.SCHEMA), str(tmp_path / "sweep.h5"), torch.device("cpu"))
+    single = dict(SMALL, trajectories=4, leads={"bias": 3.0, "gate": "left"}, dynamics=dict(SMALL["dynamics"], temperature=0.2))
+    recipe.generate(cfg.validate(single, recipe.SCHEMA), str(tmp_path / "single.h5"), torch.device("cpu"))
+    with h5py.File(tmp_path / "sweep.h5") as a, h5py.File(tmp_path / "single.h5") as b:
+        np.testing.assert_array_equal(a["bias"][()], [1.0, 1.0, 3.0, 3.0])
+        np.testing.assert_array_equal(a["bath_temperature"][()], [0.0, 0.2, 0.0, 0.2])
+        np.testing.assert_array_equal(a["mu_left"][()], [1.0, 1.0, 3.0, 3.0])
+        np.testing.assert_array_equal(a["mu_right"][()], [0.0] * 4)
+        for name in ("Q", "n", "force", "current"):
+            np.testing.assert_array_equal(a[name][3], b[name][3])
+        assert not np.array_equal(a["Q"][2], b["Q"][2])  # run 2 is at V = 3 but without bath noise

@@ -4,9 +4,18 @@ by the exact nonequilibrium (NEGF) electronic forces, recorded every few steps.
 Runs are written in time chunks, so an interrupted run resumes mid-trajectory. Every chunk
 restarts from the stored Q of its first record and draws its noise from a generator seeded
 by (seed, run, chunk), so interrupted and uninterrupted runs are identical.
+
+Training sets of a force field need many conditions in one store: the `sweep` section lists
+values of the bias, the bath temperature and the initial noise, and run k takes entry
+k mod P of their Cartesian product (bias slowest, P its size). Every store records each run's
+values, with the lead chemical potentials they give, as the per-run datasets `bias`,
+`bath_temperature`, `q_noise`, `mu_left` and `mu_right` (N,); the store's attributes of the same
+names keep the values of the unswept config.
 """
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import fields
 
 import numpy as np
@@ -56,6 +65,11 @@ SCHEMA = {
         "t_final": Field("float", 100.0, positive=True),
         "record_every": Field("int", 10, minimum=1, doc="steps between stored snapshots"),
     },
+    "sweep": {
+        "bias": Field("floats", None, doc="biases of the runs (replaces leads.bias)"),
+        "temperature": Field("floats", None, minimum=0.0, doc="bath k_B T of the runs (replaces dynamics.temperature)"),
+        "q_noise": Field("floats", None, minimum=0.0, doc="initial noise of the runs (replaces initial.q_noise)"),
+    },
     "storage": {
         "dtype": Field("str", "float32", choices=["float32", "float64"]),
         "batch": Field("int", 4, minimum=1, doc="runs simulated together"),
@@ -64,20 +78,33 @@ SCHEMA = {
 }
 
 
-def params_of(config: dict) -> negf.NEGFParams:
+def conditions(config: dict, run: int) -> dict:
+    """Bias, bath temperature and initial noise of run `run`: entry run mod P of the sweep's product."""
+    sweep = config["sweep"]
+    axes = [sweep["bias"] or [config["leads"]["bias"]], sweep["temperature"] or [config["dynamics"]["temperature"]],
+            sweep["q_noise"] or [config["initial"]["q_noise"]]]
+    bias, temperature, q_noise = list(itertools.product(*axes))[run % math.prod(len(a) for a in axes)]
+    params = params_of(config, bias)
+    return {"bias": bias, "bath_temperature": temperature, "q_noise": q_noise, "mu_left": params.mu_left,
+            "mu_right": params.mu_right}
+
+
+def params_of(config: dict, bias: float | None = None) -> negf.NEGFParams:
+    """The lattice and leads of `config`, at `bias` (default leads.bias)."""
     lattice, model, leads = config["lattice"], config["model"], config["leads"]
+    bias = leads["bias"] if bias is None else bias
     return negf.NEGFParams(Lx=lattice["Lx"], Ly=lattice["Ly"], hopping=model["hopping"], g=model["g"],
                            stiffness=model["stiffness"], kappa=model["kappa"], gamma_lead=leads["gamma"],
-                           bias=leads["bias"], temperature=leads["temperature"],
-                           mu=leads["mu"] + (0.5 * leads["bias"] if leads["gate"] == "left" else 0.0),
+                           bias=bias, temperature=leads["temperature"],
+                           mu=leads["mu"] + (0.5 * bias if leads["gate"] == "left" else 0.0),
                            periodic_y=lattice["periodic_y"])
 
 
-def initial_displacements(config: dict, runs: range, params: negf.NEGFParams, device: torch.device) -> torch.Tensor:
-    """Checkerboard CDW plus per-run seeded noise, (len(runs), Ly, Lx) float64."""
+def initial_displacements(config: dict, run: int, params: negf.NEGFParams, device: torch.device) -> torch.Tensor:
+    """Checkerboard CDW plus the run's seeded noise, (Ly, Lx) float64."""
     base = negf.checkerboard(params, device=device)
-    noise = np.stack([np.random.default_rng(run_seed(config["seed"], k)).normal(0, 1, base.shape) for k in runs])
-    return base + config["initial"]["q_noise"] * torch.as_tensor(noise, dtype=torch.float64, device=device)
+    noise = np.random.default_rng(run_seed(config["seed"], run)).normal(0, 1, base.shape)
+    return base + conditions(config, run)["q_noise"] * torch.as_tensor(noise, dtype=torch.float64, device=device)
 
 
 def generate(config: dict, out: str, device: torch.device, shard: str | None = None) -> None:
@@ -100,8 +127,8 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
              "record_every": dyn["record_every"]}
     t = np.arange(n_records) * dyn["dt"] * dyn["record_every"]
     per_run = {"Q": ((n_records, *shape), real), "n": ((n_records, *shape), real),
-               "force": ((n_records, *shape), real), "current": ((n_records,), real)}
-    force_field = negf.force_field(params)
+               "force": ((n_records, *shape), real), "current": ((n_records,), real),
+               **{name: ((), real) for name in conditions(config, 0)}}
     chunk = config["storage"]["chunk_records"]
     with StoreWriter(out, "negf", cfg.dump(config), config["seed"], attrs, {"t": t}, per_run,
                      runs_total=stop - start, run_offset=start, shard=shard) as store:
@@ -112,31 +139,38 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
             while store.runs_done < stop - start:
                 first = store.runs_done
                 runs = range(start + first, start + min(first + config["storage"]["batch"], stop - start))
+                runs_of = {k: conditions(config, k) for k in runs}
+                fields_of = {name: np.array([runs_of[k][name] for k in runs], real) for name in runs_of[runs[0]]}
+                force_fields = {k: negf.force_field(params_of(config, runs_of[k]["bias"])) for k in runs}
                 if store.records_done == 0:
-                    Q = initial_displacements(config, runs, params, device)
-                    F, extras = force_field(Q)
-                    store.write(first, _block(Q, F, extras, real), slice(0, 1), runs_finished=n_records == 1)
+                    snapshots = [_call(force_fields[k], initial_displacements(config, k, params, device), real)
+                                 for k in runs]
+                    block = {name: np.stack([s[name] for s in snapshots])[:, None] for name in snapshots[0]}
+                    store.write(first, {**block, **fields_of}, slice(0, 1), runs_finished=n_records == 1)
                 while store.runs_done == first and store.records_done > 0:
                     r0 = store.records_done
                     r1 = min(r0 + chunk, n_records)
-                    Q = torch.as_tensor(store.file["Q"][first:first + len(runs), r0 - 1], dtype=torch.float64,
-                                        device=device)
-                    generators = [torch.Generator(device).manual_seed(run_seed(config["seed"], k, r0)) for k in runs]
-                    traj = brownian.simulate(Q, force_field, dyn["dt"], dyn["damping"], dyn["temperature"],
-                                             (r1 - r0) * dyn["record_every"], dyn["record_every"], generators,
-                                             t0=float(t[r0 - 1]), record_initial=False)
-                    store.write(first, _block(traj.Q, traj.force, traj.extras, real), slice(r0, r1),
-                                runs_finished=r1 == n_records)
+                    chunks = []
+                    for i, k in enumerate(runs):
+                        Q = torch.as_tensor(store.file["Q"][first + i, r0 - 1], dtype=torch.float64, device=device)
+                        generator = torch.Generator(device).manual_seed(run_seed(config["seed"], k, r0))
+                        traj = brownian.simulate(Q, force_fields[k], dyn["dt"], dyn["damping"],
+                                                 runs_of[k]["bath_temperature"], (r1 - r0) * dyn["record_every"],
+                                                 dyn["record_every"], generator, t0=float(t[r0 - 1]),
+                                                 record_initial=False)
+                        chunks.append(_block(traj.Q, traj.force, traj.extras, real))
+                    block = {name: np.stack([c[name] for c in chunks]) for name in chunks[0]}
+                    store.write(first, {**block, **fields_of}, slice(r0, r1), runs_finished=r1 == n_records)
                     bar.update((r1 - r0) * len(runs))
         store.finish()
 
 
+def _call(force_field, Q: torch.Tensor, real) -> dict:
+    F, extras = force_field(Q)
+    return _block(Q, F, extras, real)
+
+
 def _block(Q: torch.Tensor, F: torch.Tensor, extras: dict, real) -> dict:
-    """Store arrays of a chunk; a single snapshot (…, Ly, Lx) gains its record axis."""
-    current = extras["current"]
-    if Q.dim() == 3:
-        Q, F, n, current = Q[:, None], F[:, None], extras["n"][:, None], current[:, None]
-    else:
-        n = extras["n"]
+    """Store arrays of one run: Q, n, force (…, Ly, Lx) and the current."""
     return {name: value.detach().cpu().numpy().astype(real) for name, value in
-            (("Q", Q), ("n", n), ("force", F), ("current", current))}
+            (("Q", Q), ("n", extras["n"]), ("force", F), ("current", extras["current"]))}
