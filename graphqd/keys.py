@@ -48,3 +48,11 @@ RATE_SUFFIX = "_rate"
 def rate_key(key: str) -> str:
     """Name of the exact time derivative of state key `key` (e.g. "Q" → "Q_rate")."""
     return key + RATE_SUFFIX
+
+# --- NEGF force-field samples: one lattice snapshot, sites are the nodes -------------------------
+#   (Q above holds the displacements, (num_sites,) without a frame axis)
+DENSITY = "n"                  # (num_sites,) float | steady-state NEGF density n_i (the label)
+FORCE = "force"                # (num_sites,) float | exact force F_i = g(n_i − ½) − K Q_i − κ Σ_nn Q_j
+MU_LEFT = "mu_left"            # (1,) float per graph | chemical potential of the left lead (column x = 0)
+MU_RIGHT = "mu_right"          # (1,) float per graph | chemical potential of the right lead (x = Lx − 1)
+LATTICE = "lattice"            # (1, 2) long per graph | (Ly, Lx); sites are numbered y · Lx + x

@@ -7,6 +7,7 @@ from graphqd import config as cfg
 from graphqd.data.recipes.common import resolve_device
 from graphqd.errors import ConfigError
 from graphqd.runtime import systems
+from graphqd.runtime.surrogate import load_surrogate
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -36,6 +37,11 @@ def resolve(system: str, path: str, overrides: list[str]) -> dict:
 def run(args) -> int:
     config = resolve(args.system, args.config, args.overrides)
     device = resolve_device(args.device)
-    systems.get(args.system).load("recipe").generate(config, args.out, device, args.shard)
+    learned = {}
+    if config.get("force", {}).get("checkpoint"):
+        from graphqd.runtime.force_field import learned_force_field
+        checkpoint = load_surrogate(config["force"]["checkpoint"], device, args.system)
+        learned["learned"] = lambda params: learned_force_field(checkpoint, params, device)
+    systems.get(args.system).load("recipe").generate(config, args.out, device, args.shard, **learned)
     print(f"wrote {args.out}")
     return 0

@@ -106,6 +106,10 @@ class WindowDataset(Dataset, metaclass=abc.ABCMeta):
     def window(self, run: int, start: int, horizon: int, rates: bool = True) -> Data:
         """One sample: `horizon` + 1 frames of run `run` from snapshot `start` (and rate labels)."""
 
+    def validation_samples(self, runs: list[int], steps: int) -> list[Data]:
+        """The samples the trainer validates on: rollouts of `steps` model steps from t = 0 of `runs`."""
+        return [self.window(r, 0, steps, rates=False) for r in runs]
+
     def state_at(self, batch: Data, frame: int) -> dict[str, Tensor]:
         """The state of frame `frame` of every graph in `batch`: {key: (nodes, ...)}."""
         return {key: batch[key][:, frame] for key in self.state_keys}

@@ -144,6 +144,23 @@ class OffsetConv(MessagePassing):
     def message(self, x_j: Tensor) -> Tensor:
         return x_j
 
+    # --- the same layer by gathering through a neighbour table --------------------------
+    def slot_table(self, edge_index: Tensor, offset: Tensor, num_nodes: int) -> Tensor:
+        """The source node of every (target, slot), the node itself in the centre slot and
+        `num_nodes` (a zero row) where the graph has no such edge: (num_nodes, num_slots) long.
+        Build it once per graph and reuse it with `gather_forward`."""
+        table = torch.full((num_nodes, self.num_slots), num_nodes, dtype=torch.long, device=edge_index.device)
+        table[edge_index[1], self.offset_to_slot(offset)] = edge_index[0]
+        if self.root_weight:
+            table[:, self.centre_slot] = torch.arange(num_nodes, device=edge_index.device)
+        return table
+
+    def gather_forward(self, x: Tensor, table: Tensor) -> Tensor:
+        """`forward` through a `slot_table`: one gather and one matrix product (no scatter)."""
+        padded = torch.cat([x, x.new_zeros(1, x.size(1))])
+        out = padded[table].reshape(table.size(0), -1) @ self.full_weight().reshape(-1, self.out_channels)
+        return out + self.bias if self.bias is not None else out
+
     # --- weights shared with torch.nn.Conv1d / Conv2d -----------------------------------
     @classmethod
     def from_conv(cls, conv: nn.Module, tied_flips: Flips = None) -> "OffsetConv":

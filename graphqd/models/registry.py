@@ -26,7 +26,8 @@ from graphqd.errors import ConfigError
 
 # modules whose import registers models
 MODEL_MODULES = ("graphqd.models.local_increment", "graphqd.models.parc_graph",
-                 "graphqd.models.parc_cnn", "graphqd.models.recurrent_cnn", "graphqd.models.wave_emulator")
+                 "graphqd.models.parc_cnn", "graphqd.models.recurrent_cnn", "graphqd.models.wave_emulator",
+                 "graphqd.models.force_field")
 
 _REGISTRY: dict[str, type] = {}
 

@@ -30,7 +30,7 @@ from graphqd.data.store import open_store
 from graphqd.errors import ConfigError, GraphqdError
 from graphqd.models.registry import model_class
 
-ROLES = {"recipe": "dataset recipe", "dataset": "surrogate", "rollout": "surrogate", "metrics": "surrogate",
+ROLES = {"recipe": "dataset recipe", "dataset": "surrogate", "rollout": "surrogate rollouts", "metrics": "surrogate metrics",
          "plots": "plots", "bench": "surrogate benchmark"}
 
 
@@ -66,7 +66,9 @@ SYSTEMS = {system.name: system for system in (
     System("wave", recipe="graphqd.data.recipes.wave", dataset="graphqd.data.wave:WaveWindows",
            rollout="graphqd.evaluate.wave_rollout", metrics="graphqd.evaluate.wave_metrics",
            plots="graphqd.evaluate.wave_plots:plot_density", bench="graphqd.bench.wave_emulator"),
-    System("negf", recipe="graphqd.data.recipes.negf", plots="graphqd.evaluate.negf_plots:plot_domain_wall"),
+    System("negf", recipe="graphqd.data.recipes.negf", dataset="graphqd.data.negf:ForceSamples",
+           metrics="graphqd.evaluate.negf_metrics",
+           plots="graphqd.evaluate.negf_plots:plot_domain_wall"),
 )}
 
 

@@ -113,7 +113,7 @@ class Validator:
         self.dataset = dataset_for(config, runs, 1, rates=False)
         frames = self.dataset.num_frames
         self.steps = min(config["log"]["val_rollout_steps"], (frames - 1) // self.dataset.step)
-        self.batch = Batch.from_data_list([self.dataset.window(r, 0, self.steps, rates=False) for r in runs]).to(device)
+        self.batch = Batch.from_data_list(self.dataset.validation_samples(runs, self.steps)).to(device)
 
     def __call__(self, model) -> tuple[list[float], list[dict]]:
         was_training = model.training

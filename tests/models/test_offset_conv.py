@@ -193,3 +193,13 @@ def test_graph_without_edges():
     layer = OffsetConv(2, 3, 2, bias=False)
     x = torch.randn(1, 2)
     torch.testing.assert_close(layer(x, graph.edge_index, graph.offset), x @ layer.full_weight()[layer.centre_slot])
+
+
+@pytest.mark.parametrize("in_channels, out_channels, periodic", [(1, 5, (True, False)), (4, 3, (True, True))])
+def test_gather_through_slot_table_equals_message_passing(in_channels, out_channels, periodic):
+    torch.manual_seed(9)
+    graph = site_graph((5, 8), 2.3, periodic)
+    layer = OffsetConv(in_channels, out_channels, (2, 2), tied_flips=[(0,)]).double()
+    x = torch.randn(40, in_channels, dtype=torch.float64)
+    table = layer.slot_table(graph.edge_index, graph.offset, 40)
+    torch.testing.assert_close(layer.gather_forward(x, table), layer(x, graph.edge_index, graph.offset), **F64)

@@ -57,15 +57,17 @@ def test_every_registered_role_resolves_to_its_interface():
 def test_unknown_systems_and_missing_roles_are_one_sentence():
     with pytest.raises(ConfigError, match="config key 'system' must be one of holstein, wave, negf, got 'ising'"):
         systems.get("ising")
-    with pytest.raises(GraphqdError, match=r"^'n.h5' is a negf store, and the negf system has no surrogate yet "
-                                           r"\(available for: holstein, wave\)$"):
-        systems.get("negf").load("metrics", "'n.h5' is a negf store")
+    with pytest.raises(GraphqdError, match=r"^'n.h5' is a negf store, and the negf system has no surrogate rollouts "
+                                           r"yet \(available for: holstein, wave\)$"):
+        systems.get("negf").load("rollout", "'n.h5' is a negf store")
 
 
-def test_rollout_and_evaluate_name_a_system_without_surrogate(cli, stores, tmp_path):
+def test_rollout_and_evaluate_name_the_system_of_data_and_checkpoint(cli, stores, tmp_path):
+    result = cli("rollout", "--checkpoint", PRETRAINED, "--data", stores["negf"], "--out", tmp_path / "x", "--steps", 2)
+    assert_one_line(result, f"'{stores['negf']}' is a negf store", "the negf system has no surrogate rollouts yet")
+    result = cli("evaluate", "--checkpoint", PRETRAINED, "--data", stores["negf"], "--out", tmp_path / "x")
+    assert_one_line(result, f"'{PRETRAINED}' holds a holstein surrogate, but the data given are negf data")
     for verb, extra in (("rollout", ["--steps", 2]), ("evaluate", [])):
-        result = cli(verb, "--checkpoint", PRETRAINED, "--data", stores["negf"], "--out", tmp_path / "x", *extra)
-        assert_one_line(result, f"'{stores['negf']}' is a negf store", "the negf system has no surrogate yet")
         result = cli(verb, "--checkpoint", PRETRAINED, "--data", stores["wave"], "--out", tmp_path / "x", *extra)
         assert_one_line(result, f"'{PRETRAINED}' holds a holstein surrogate, but the data given are wave data")
     negf_run = tmp_path / "negf_run"  # a checkpoint recorded as trained on NEGF data
@@ -73,14 +75,14 @@ def test_rollout_and_evaluate_name_a_system_without_surrogate(cli, stores, tmp_p
     ckpt.save(dataclasses.replace(checkpoint, dataset=dict(checkpoint.dataset, system="negf")), str(negf_run))
     for verb, extra in (("rollout", ["--steps", 2]), ("evaluate", [])):
         result = cli(verb, "--checkpoint", negf_run, "--data", stores["holstein"], "--out", tmp_path / "x", *extra)
-        assert_one_line(result, f"'{negf_run}' is a negf checkpoint", "the negf system has no surrogate yet")
+        assert_one_line(result, "holds a negf surrogate, but the data given are holstein data")
     result = cli("bench", "surrogate", "--checkpoint", negf_run, "--out", tmp_path / "b.json")
     assert_one_line(result, "negf system has no surrogate benchmark yet")
     assert not (tmp_path / "x").exists() and not (tmp_path / "b.json").exists()
 
 
 def test_train_reads_the_system_of_its_data(cli, stores, tmp_path):
-    for system, phrases in (("negf", ["is a negf store", "the negf system has no surrogate yet"]),
+    for system, phrases in (("negf", ["'local_increment', a holstein model", "holds negf data"]),
                             ("wave", ["'local_increment', a holstein model", "holds wave data"])):
         config = {"model": {"name": "local_increment", "width": 4, "band_radius": 2},
                   "data": {"path": str(stores[system])}, "train": {"steps": 1},

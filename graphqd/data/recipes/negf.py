@@ -65,6 +65,13 @@ SCHEMA = {
         "t_final": Field("float", 100.0, positive=True),
         "record_every": Field("int", 10, minimum=1, doc="steps between stored snapshots"),
     },
+    "force": {
+        "checkpoint": Field("str", "", doc="a trained force field (negf checkpoint) in place of the exact NEGF "
+                                           "force; empty: exact"),
+        "current": Field("str", "none", choices=["none", "exact"],
+                         doc="with a learned force: the current at each record, exact NEGF (small lattices) or "
+                             "none (NaN)"),
+    },
     "sweep": {
         "bias": Field("floats", None, doc="biases of the runs (replaces leads.bias)"),
         "temperature": Field("floats", None, minimum=0.0, doc="bath k_B T of the runs (replaces dynamics.temperature)"),
@@ -107,8 +114,13 @@ def initial_displacements(config: dict, run: int, params: negf.NEGFParams, devic
     return base + conditions(config, run)["q_noise"] * torch.as_tensor(noise, dtype=torch.float64, device=device)
 
 
-def generate(config: dict, out: str, device: torch.device, shard: str | None = None) -> None:
-    """Simulate the runs of this recipe (or one shard) into the store at `out`, resumably."""
+def generate(config: dict, out: str, device: torch.device, shard: str | None = None, learned=None) -> None:
+    """Simulate the runs of this recipe (or one shard) into the store at `out`, resumably.
+
+    `learned(params)` gives the force callable of a trained force field (config force.checkpoint,
+    loaded by the command line); without it the force is the exact NEGF one."""
+    if bool(config["force"]["checkpoint"]) != (learned is not None):
+        raise ConfigError("config key 'force.checkpoint' needs the force field loaded by `graphqd simulate negf`")
     params = params_of(config)
     dyn = config["dynamics"]
     n_steps = snapshot_count(dyn["t_final"], dyn["dt"], "dynamics")
@@ -119,7 +131,7 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
     start, stop = shard_range(config["trajectories"], shard)
     real, _ = storage_dtypes(config["storage"]["dtype"])
     shape = (params.Ly, params.Lx)
-    attrs = {"Lx": params.Lx, "Ly": params.Ly, "periodic_y": params.periodic_y, "hopping": params.hopping,
+    attrs = {"force_field": config["force"]["checkpoint"] or "exact NEGF", "Lx": params.Lx, "Ly": params.Ly, "periodic_y": params.periodic_y, "hopping": params.hopping,
              "g": params.g, "stiffness": params.stiffness, "kappa": params.kappa, "gamma_lead": params.gamma_lead,
              "bias": params.bias, "gate": config["leads"]["gate"], "mu": params.mu,
              "lead_temperature": params.temperature, "dt": dyn["dt"],
@@ -141,7 +153,7 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
                 runs = range(start + first, start + min(first + config["storage"]["batch"], stop - start))
                 runs_of = {k: conditions(config, k) for k in runs}
                 fields_of = {name: np.array([runs_of[k][name] for k in runs], real) for name in runs_of[runs[0]]}
-                force_fields = {k: negf.force_field(params_of(config, runs_of[k]["bias"])) for k in runs}
+                force_fields = {k: _force_field(config, params_of(config, runs_of[k]["bias"]), learned) for k in runs}
                 if store.records_done == 0:
                     snapshots = [_call(force_fields[k], initial_displacements(config, k, params, device), real)
                                  for k in runs]
@@ -158,16 +170,36 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
                                                  runs_of[k]["bath_temperature"], (r1 - r0) * dyn["record_every"],
                                                  dyn["record_every"], generator, t0=float(t[r0 - 1]),
                                                  record_initial=False)
-                        chunks.append(_block(traj.Q, traj.force, traj.extras, real))
+                        chunks.append(_block(traj.Q, traj.force, _with_current(force_fields[k], traj.Q, traj.extras),
+                                             real))
                     block = {name: np.stack([c[name] for c in chunks]) for name in chunks[0]}
                     store.write(first, {**block, **fields_of}, slice(r0, r1), runs_finished=r1 == n_records)
                     bar.update((r1 - r0) * len(runs))
         store.finish()
 
 
+def _force_field(config: dict, params: negf.NEGFParams, learned):
+    """The exact NEGF force callable, or the learned one, with the exact current at each record
+    when force.current is exact (the current is then computed in `_block`)."""
+    if learned is None:
+        return negf.force_field(params)
+    force = learned(params)
+    force.exact_current = params if config["force"]["current"] == "exact" else None
+    return force
+
+
 def _call(force_field, Q: torch.Tensor, real) -> dict:
     F, extras = force_field(Q)
-    return _block(Q, F, extras, real)
+    return _block(Q, F, _with_current(force_field, Q, extras), real)
+
+
+def _with_current(force_field, Q: torch.Tensor, extras: dict) -> dict:
+    """`extras` with the exact current I = (I_L − I_R)/2 of the records Q where a learned force asks for it."""
+    params = getattr(force_field, "exact_current", None)
+    if params is None:
+        return extras
+    left, right = negf.current(Q, params)
+    return {**extras, "current": 0.5 * (left - right)}
 
 
 def _block(Q: torch.Tensor, F: torch.Tensor, extras: dict, real) -> dict:

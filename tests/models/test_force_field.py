@@ -1,0 +1,104 @@
+"""Force fields: symmetries (y-translation and y-reflection by construction, the column mirror with
+exchanged leads), batch equals single, lattices of any size, the neighbourhood check."""
+import pytest
+import torch
+
+from graphqd.errors import GraphqdError
+from graphqd.graphs.negf import canonical_mirror, column_mirror, lead_features
+from graphqd.models.normalization import Normalization
+from graphqd.models.registry import build_model
+
+STATS = {"Q": {"mean": [0.1], "std": [2.0], "step_std": [2.0], "rate_std": [2.0]},
+         "n": {"mean": [0.5], "std": [0.3], "step_std": [0.3], "rate_std": [0.3]}}
+SHAPE = (7, 9)
+MODELS = [{"name": "forcefield_graph", "cutoff": 3.0, "channels": 8, "hidden": 16, "layers": 2},
+          {"name": "forcefield_cnn", "channels": 8, "depth": 3}]
+
+
+def model_of(section):
+    torch.manual_seed(4)
+    return build_model(section, Normalization(STATS, 0.4)).double().eval()
+
+
+def density(model, Q, mu_left, mu_right):
+    """n of (B, Ly, Lx) slabs."""
+    B = Q.size(0)
+    return model.density(Q.reshape(-1), torch.tensor(mu_left, dtype=torch.float64).expand(B),
+                         torch.tensor(mu_right, dtype=torch.float64).expand(B), tuple(Q.shape[1:])).reshape(Q.shape)
+
+
+@pytest.mark.parametrize("section", MODELS, ids=lambda s: s["name"])
+def test_y_translation_and_mirror_with_exchanged_leads(section):
+    model = model_of(section)
+    Q = torch.randn(2, *SHAPE, dtype=torch.float64)
+    n = density(model, Q, 2.5, 0.0)
+    torch.testing.assert_close(density(model, Q.roll(3, 1), 2.5, 0.0), n.roll(3, 1), rtol=0, atol=1e-12)
+    torch.testing.assert_close(density(model, Q.flip(2), 0.0, 2.5), n.flip(2), rtol=0, atol=1e-12)
+    n0 = density(model, Q, 0.7, 0.7)  # no bias: the two orientations are averaged
+    torch.testing.assert_close(density(model, Q.flip(2), 0.7, 0.7), n0.flip(2), rtol=0, atol=1e-12)
+    assert not torch.allclose(n, density(model, Q, 0.0, 2.5))  # the leads do enter
+
+
+def test_graph_model_y_reflection_by_construction():
+    model = model_of(MODELS[0])
+    Q = torch.randn(2, *SHAPE, dtype=torch.float64)
+    torch.testing.assert_close(density(model, Q.flip(1), 2.0, -0.5), density(model, Q, 2.0, -0.5).flip(1),
+                               rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("section", MODELS, ids=lambda s: s["name"])
+def test_batch_equals_single_and_mixed_biases(section):
+    model = model_of(section)
+    Q = torch.randn(3, *SHAPE, dtype=torch.float64)
+    mu_left, mu_right = torch.tensor([2.5, 0.0, 1.0], dtype=torch.float64), torch.tensor([0.0, 2.5, 1.0],
+                                                                                            dtype=torch.float64)
+    batched = model.density(Q.reshape(-1), mu_left, mu_right, SHAPE).reshape(Q.shape)
+    for b in range(3):
+        single = model.density(Q[b].reshape(-1), mu_left[b:b + 1], mu_right[b:b + 1], SHAPE).reshape(SHAPE)
+        torch.testing.assert_close(batched[b], single, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("section", MODELS, ids=lambda s: s["name"])
+def test_locality_far_sites_do_not_move_and_any_lattice_size(section):
+    """A change of Q at one site moves n only within the model's reach; the same model runs on a
+    lattice 10 times longer, where the bulk far from both leads looks alike."""
+    model = model_of(section)
+    Q = torch.randn(1, 9, 40, dtype=torch.float64)
+    moved = Q.clone()
+    moved[0, 4, 20] += 1.0
+    with torch.no_grad():
+        change = (density(model, moved, 2.0, 0.0) - density(model, Q, 2.0, 0.0)).abs()[0]
+    reach = 3.0 + 2 * 2 ** 0.5 if section["name"] == "forcefield_graph" else 3
+    y, x = torch.meshgrid(torch.arange(9), torch.arange(40), indexing="ij")
+    far = ((x - 20).abs() > reach) | ((y - 4).abs() > reach)
+    assert float(change[far].max()) == 0.0 and float(change.max()) > 0
+    long = density(model, torch.full((1, 9, 400), 0.3, dtype=torch.float64), 2.0, 0.0)[0]
+    short = density(model, torch.full((1, 9, 40), 0.3, dtype=torch.float64), 2.0, 0.0)[0]
+    torch.testing.assert_close(long[:, 150], long[:, 250], rtol=0, atol=1e-12)
+    torch.testing.assert_close(long[:, 200], short[:, 20], rtol=0, atol=1e-4)  # lead features e^(-20/3) apart
+
+
+def test_lattice_smaller_than_the_neighbourhood_is_an_error():
+    model = model_of({"name": "forcefield_graph", "cutoff": 6.0, "channels": 4, "hidden": 4, "layers": 0})
+    with pytest.raises(GraphqdError, match="Ly = 10 rows is smaller than the force field's neighbourhood"):
+        density(model, torch.zeros(1, 10, 20, dtype=torch.float64), 1.0, 0.0)
+
+
+def test_lead_features_and_canonical_mirror_by_explicit_loop():
+    shape = (2, 5)
+    features = lead_features(shape, torch.tensor([2.0]), torch.tensor([-1.0]))
+    for node in range(10):
+        x = node % 5
+        for side, (d, mu) in enumerate([(x, 2.0), (4 - x, -1.0)]):
+            expected = [torch.exp(torch.tensor(-d / s)) for s in (1.0, 3.0)]
+            expected = [*expected, mu, *[mu * e for e in expected]]
+            torch.testing.assert_close(features[node, 5 * side:5 * side + 5], torch.tensor(expected))
+    mirror = column_mirror(shape, 2)
+    assert mirror.tolist() == [4, 3, 2, 1, 0, 9, 8, 7, 6, 5, 14, 13, 12, 11, 10, 19, 18, 17, 16, 15]
+    calls = []
+
+    def record(Q, upper, lower):
+        calls.append((upper.tolist(), lower.tolist()))
+        return Q * 1.0
+    canonical_mirror(record, torch.arange(20.0), torch.tensor([0.0, 3.0]), torch.tensor([2.0, 1.0]), shape)
+    assert calls == [([2.0, 3.0], [0.0, 1.0])]  # the first slab is evaluated mirrored, with its leads exchanged
