@@ -180,3 +180,79 @@ class ForceFieldCNN(ForceField):
             h = F.pad(F.pad(h, (0, 0, 1, 1), mode="circular"), (1, 1, 0, 0))   # y circular, x zeros
             h = conv(h) if i == 0 else conv(F.silu(h))
         return self.readout(F.silu(h)).reshape(-1)
+
+
+PAPER_WIDTHS = [4096, 2048, 1024, 512, 256, 128, 64, 64]
+
+
+def mirror_pairs(radius: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Slots (row-major in the (2r+1)² square) of the descriptor's sites within `radius`: the centre
+    row dy = 0, and the upper (dy > 0) and lower (−dy) site of every y-mirror pair, aligned."""
+    side = 2 * radius + 1
+    dy, dx = torch.meshgrid(torch.arange(-radius, radius + 1), torch.arange(-radius, radius + 1), indexing="ij")
+    inside = (dy ** 2 + dx ** 2 <= radius ** 2)
+    slot = (dy + radius) * side + (dx + radius)
+    centre = slot[inside & (dy == 0)]
+    upper = slot[inside & (dy > 0)]
+    lower = ((-dy + radius) * side + (dx + radius))[inside & (dy > 0)]
+    return centre, upper, lower
+
+
+@register("forcefield_mlp")
+class ForceFieldMLP(ForceField):
+    """The published model (Fan, Zhang, Chern, arXiv 2601.07583): an MLP on the Q of the sites
+    within Euclidean distance r = 6 (113 sites), symmetrised under y → −y:
+
+        d = (q_{0,dx} for the 13 centre-row sites;
+             (q_+ + q_−)/2 and s (q_+ − q_−)/2 for each of the 50 mirror pairs (dy, dx), (−dy, dx)),
+        s = sign Σ_pairs (q_+ − q_−),
+        n_i = ⟨n⟩ + std(n) · MLP(d_i [, u_left(i), u_right(i)]),
+
+    ReLU, Xavier-normal weights; the paper's widths 4096 … 64 (11.66 M parameters) by default.
+    Sites beyond the open x edges read q = 0. With `lead_features` false the model sees no lead,
+    as published (train it with lead_columns = 6, on one bias); with it, the lead features of
+    `graphqd.graphs.negf` join the descriptor.
+
+    Shapes:
+        q (B·Ly·Lx,), mu_left, mu_right (B,) → n (B·Ly·Lx,)
+    """
+
+    SCHEMA = {**COMMON_SCHEMA,
+              "mirror": Field("bool", False, doc="exact column-mirror equivariance (needs lead_features)"),
+              "cutoff": Field("float", 6.0, positive=True, doc="descriptor radius (the paper: 6, 113 sites)"),
+              "widths": Field("ints", PAPER_WIDTHS, minimum=1, doc="hidden layer widths (the paper's by default)"),
+              "lead_features": Field("bool", False, doc="add each site's lead features (the paper: none)")}
+
+    def __init__(self, config: dict, normalization: Normalization):
+        super().__init__(config, normalization)
+        radius = int(config["cutoff"])
+        centre, upper, lower = mirror_pairs(radius)
+        for name, value in (("centre", centre), ("upper", upper), ("lower", lower)):
+            self.register_buffer(name, value, persistent=False)
+        self.gather = OffsetConv(1, 1, (radius, radius), bias=False, check_offsets=False)  # its slot table only
+        self.gather.tables = {}
+        self.reach = float(radius)
+        size = len(centre) + 2 * len(upper) + (LEAD_FEATURES if config["lead_features"] else 0)
+        widths = [size, *config["widths"]]
+        layers = []
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        self.net = nn.Sequential(*layers, nn.Linear(widths[-1], 1))
+        for layer in self.net:
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_normal_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    def descriptor(self, q: Tensor, shape: tuple, graphs: int) -> Tensor:
+        """The symmetrised descriptor d of every site: (B·Ly·Lx, 113) for r = 6."""
+        table = batched_table(self.gather, shape, self.config["cutoff"], graphs, q.device)
+        sites = torch.cat([q, q.new_zeros(1)])[table]                       # (N, (2r+1)²)
+        plus, minus = sites[:, self.upper], sites[:, self.lower]
+        sign = torch.sign((plus - minus).sum(1, keepdim=True))
+        return torch.cat([sites[:, self.centre], 0.5 * (plus + minus), sign * 0.5 * (plus - minus)], 1)
+
+    def local_density(self, q, mu_left, mu_right, shape):
+        features = self.descriptor(q, shape, mu_left.numel())
+        if self.config["lead_features"]:
+            features = torch.cat([features, lead_features(shape, mu_left, mu_right).to(q.dtype)], 1)
+        return self.net(features)[:, 0]

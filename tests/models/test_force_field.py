@@ -12,7 +12,9 @@ STATS = {"Q": {"mean": [0.1], "std": [2.0], "step_std": [2.0], "rate_std": [2.0]
          "n": {"mean": [0.5], "std": [0.3], "step_std": [0.3], "rate_std": [0.3]}}
 SHAPE = (7, 9)
 MODELS = [{"name": "forcefield_graph", "cutoff": 3.0, "channels": 8, "hidden": 16, "layers": 2},
-          {"name": "forcefield_cnn", "channels": 8, "depth": 3}]
+          {"name": "forcefield_cnn", "channels": 8, "depth": 3},
+          {"name": "forcefield_mlp", "cutoff": 3.0, "widths": [16, 16], "lead_features": True, "mirror": True}]
+REACH = {"forcefield_graph": 3.0 + 2 * 2 ** 0.5, "forcefield_cnn": 3, "forcefield_mlp": 3.0}
 
 
 def model_of(section):
@@ -39,8 +41,9 @@ def test_y_translation_and_mirror_with_exchanged_leads(section):
     assert not torch.allclose(n, density(model, Q, 0.0, 2.5))  # the leads do enter
 
 
-def test_graph_model_y_reflection_by_construction():
-    model = model_of(MODELS[0])
+@pytest.mark.parametrize("section", [MODELS[0], MODELS[2]], ids=lambda s: s["name"])
+def test_y_reflection_by_construction(section):
+    model = model_of(section)
     Q = torch.randn(2, *SHAPE, dtype=torch.float64)
     torch.testing.assert_close(density(model, Q.flip(1), 2.0, -0.5), density(model, Q, 2.0, -0.5).flip(1),
                                rtol=0, atol=1e-12)
@@ -68,14 +71,14 @@ def test_locality_far_sites_do_not_move_and_any_lattice_size(section):
     moved[0, 4, 20] += 1.0
     with torch.no_grad():
         change = (density(model, moved, 2.0, 0.0) - density(model, Q, 2.0, 0.0)).abs()[0]
-    reach = 3.0 + 2 * 2 ** 0.5 if section["name"] == "forcefield_graph" else 3
+    reach = REACH[section["name"]]
     y, x = torch.meshgrid(torch.arange(9), torch.arange(40), indexing="ij")
     far = ((x - 20).abs() > reach) | ((y - 4).abs() > reach)
     assert float(change[far].max()) == 0.0 and float(change.max()) > 0
     long = density(model, torch.full((1, 9, 400), 0.3, dtype=torch.float64), 2.0, 0.0)[0]
     short = density(model, torch.full((1, 9, 40), 0.3, dtype=torch.float64), 2.0, 0.0)[0]
     torch.testing.assert_close(long[:, 150], long[:, 250], rtol=0, atol=1e-12)
-    torch.testing.assert_close(long[:, 200], short[:, 20], rtol=0, atol=1e-4)  # lead features e^(-20/3) apart
+    torch.testing.assert_close(long[:, 200], short[:, 20], rtol=0, atol=1e-3)  # lead features e^(-20/3) apart
 
 
 def test_lattice_smaller_than_the_neighbourhood_is_an_error():
@@ -102,3 +105,26 @@ def test_lead_features_and_canonical_mirror_by_explicit_loop():
         return Q * 1.0
     canonical_mirror(record, torch.arange(20.0), torch.tensor([0.0, 3.0]), torch.tensor([2.0, 1.0]), shape)
     assert calls == [([2.0, 3.0], [0.0, 1.0])]  # the first slab is evaluated mirrored, with its leads exchanged
+
+
+def test_mlp_descriptor_against_an_explicit_loop():
+    """The published descriptor: 13 centre-row values, then for each of the 50 mirror pairs the
+    mean and the sign-fixed half difference, zeros beyond the open x edges; 11.66 M parameters."""
+    model = model_of({"name": "forcefield_mlp", "widths": [4]})
+    shape = (13, 9)
+    q = torch.randn(shape[0] * shape[1], dtype=torch.float64)
+    d = model.descriptor(q, shape, 1)
+    grid = q.reshape(shape)
+
+    def value(y, x):
+        return float(grid[y % shape[0], x]) if 0 <= x < shape[1] else 0.0
+    for y, x in [(0, 0), (6, 4), (12, 8)]:
+        centre = [value(y, x + dx) for dx in range(-6, 7)]
+        pairs = [(value(y + dy, x + dx), value(y - dy, x + dx)) for dy in range(1, 7) for dx in range(-6, 7)
+                 if dy * dy + dx * dx <= 36]
+        sign = float(torch.sign(torch.tensor(sum(a - b for a, b in pairs))))
+        expected = centre + [(a + b) / 2 for a, b in pairs] + [sign * (a - b) / 2 for a, b in pairs]
+        assert len(expected) == 113
+        torch.testing.assert_close(d[y * shape[1] + x], torch.tensor(expected, dtype=torch.float64))
+    paper = build_model({"name": "forcefield_mlp"}, Normalization(STATS, 0.4))
+    assert sum(p.numel() for p in paper.parameters()) == 11_657_450
