@@ -67,7 +67,7 @@ SYSTEMS = {system.name: system for system in (
            rollout="graphqd.evaluate.wave_rollout", metrics="graphqd.evaluate.wave_metrics",
            plots="graphqd.evaluate.wave_plots:plot_density", bench="graphqd.bench.wave_emulator"),
     System("negf", recipe="graphqd.data.recipes.negf", dataset="graphqd.data.negf:ForceSamples",
-           metrics="graphqd.evaluate.negf_metrics",
+           metrics="graphqd.evaluate.negf_metrics", bench="graphqd.bench.force_field",
            plots="graphqd.evaluate.negf_plots:plot_domain_wall"),
 )}
 

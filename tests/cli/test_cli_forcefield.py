@@ -1,5 +1,7 @@
 """NEGF force fields end to end: data across biases, training, the learned force as a drop-in for
 the exact one in `graphqd simulate negf` on a larger lattice, and the errors of bad input."""
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -103,3 +105,14 @@ def test_bad_input_is_one_line(cli, fitted, tmp_path):
     holstein = "experiments/holstein_parc/pretrained/shallow_graph.pt"
     assert_clean_error(cli("simulate", "negf", "--config", recipe_path, "--out", tmp_path / "y.h5",
                            "--set", f"force.checkpoint={holstein}"), "holstein surrogate", "negf")
+
+
+def test_bench_times_learned_against_exact_and_extrapolates(cli, fitted, tmp_path):
+    out = tmp_path / "bench.json"
+    result = cli("--threads", 1, "bench", "surrogate", "--checkpoint", fitted / "run", "--quick", "--lattices",
+                 "10x5", "20x5", "40x5", "--exact-max-sites", 100, "--out", out)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["exact"] for r in rows[:2]] == ["measured", "measured"] and rows[2]["exact"].startswith("extrapolated")
+    assert all(r["learned_force_s"] > 0 and r["speedup"] > 0 for r in rows)
+    assert rows[2]["exact_force_s"] >= rows[1]["exact_force_s"] * 8 * 0.999  # at least N^3
