@@ -37,6 +37,32 @@ def predict(surrogate: Surrogate, Q: np.ndarray, mu_left: float, mu_right: float
     return np.concatenate(out)
 
 
+def run_errors(surrogate: Surrogate, handle, run: int, records: int | None = None, batch: int = 64) -> dict:
+    """The per-run metrics of the module docstring for run `run` of an open negf store (its first
+    `records` records, default all), with the predicted and exact densities."""
+    mu, bias = run_chemical_potentials(handle, [run])[0], float(run_biases(handle, [run])[0])
+    Lx, g = int(handle.attrs["Lx"]), float(handle.attrs["g"])
+    columns = np.arange(Lx)
+    leads = (columns < LEAD_COLUMNS) | (columns >= Lx - LEAD_COLUMNS)
+    Q, exact = handle["Q"][run, :records], handle["n"][run, :records].astype(np.float64)
+    predicted = predict(surrogate, Q, float(mu[0]), float(mu[1]), batch)
+    error = predicted - exact
+    rmse = float(np.sqrt((error ** 2).mean()))
+    return {"run": run, "bias": bias, "rmse_n": rmse, "relative_rmse_n": rmse / float(exact.std()),
+            "rmse_force": g * rmse,
+            "rmse_n_bulk": float(np.sqrt((error[..., ~leads] ** 2).mean())) if (~leads).any() else None,
+            "rmse_n_leads": float(np.sqrt((error[..., leads] ** 2).mean())), "predicted": predicted, "exact": exact}
+
+
+def group_by_bias(per_run: list[dict]) -> dict:
+    """Means of the per-run metrics over the runs of each bias ("V=…") and over all runs ("all")."""
+    groups = {f"V={bias:g}": [r for r in per_run if r["bias"] == bias] for bias in sorted({r["bias"] for r in per_run})}
+    groups["all"] = per_run
+    return {name: {"runs": len(members), **{m: float(np.mean([r[m] for r in members if r[m] is not None]))
+                                             for m in PER_RUN if any(r[m] is not None for r in members)}}
+            for name, members in groups.items()}
+
+
 def evaluate(surrogate: Surrogate, data: str, steps: int | None = None, max_runs: int | None = None,
              one_step_samples: int = 0, valid_threshold: float | None = None, batch_size: int | None = None,
              device: torch.device | str = "cpu", conserve: tuple = ()) -> dict:
@@ -46,27 +72,11 @@ def evaluate(surrogate: Surrogate, data: str, steps: int | None = None, max_runs
         raise GraphqdError(f"--conserve {conserve[0]} is a Holstein option; a force field has nothing to conserve")
     with open_store(data, "negf") as handle:
         total = int(handle["Q"].shape[0])
-        runs = list(range(total if max_runs is None else min(max_runs, total)))
         records = int(handle["t"].shape[0]) if steps is None else min(steps + 1, int(handle["t"].shape[0]))
-        mu, biases, g = run_chemical_potentials(handle, runs), run_biases(handle, runs), float(handle.attrs["g"])
-        Lx = int(handle.attrs["Lx"])
-        columns = np.arange(Lx)
-        leads = (columns < LEAD_COLUMNS) | (columns >= Lx - LEAD_COLUMNS)
-        per_run = []
-        for i, run in enumerate(runs):
-            Q, exact = handle["Q"][run, :records], handle["n"][run, :records].astype(np.float64)
-            error = predict(surrogate, Q, float(mu[i, 0]), float(mu[i, 1]), batch_size or 64) - exact
-            rmse = float(np.sqrt((error ** 2).mean()))
-            per_run.append({"run": run, "bias": float(biases[i]), "rmse_n": rmse,
-                            "relative_rmse_n": rmse / float(exact.std()), "rmse_force": g * rmse,
-                            "rmse_n_bulk": float(np.sqrt((error[..., ~leads] ** 2).mean())) if (~leads).any() else None,
-                            "rmse_n_leads": float(np.sqrt((error[..., leads] ** 2).mean()))})
-    groups = {f"V={bias:g}": [r for r in per_run if r["bias"] == bias] for bias in sorted(set(biases.tolist()))}
-    groups["all"] = per_run
-    summary = {name: {"runs": len(members), **{m: float(np.mean([r[m] for r in members if r[m] is not None]))
-                                                for m in PER_RUN if any(r[m] is not None for r in members)}}
-               for name, members in groups.items()}
-    return {"groups": summary, "runs": per_run, "records": records, "lead_columns": LEAD_COLUMNS,
+        per_run = [{k: v for k, v in run_errors(surrogate, handle, run, records, batch_size or 64).items()
+                    if k not in ("predicted", "exact")}
+                   for run in range(total if max_runs is None else min(max_runs, total))]
+    return {"groups": group_by_bias(per_run), "runs": per_run, "records": records, "lead_columns": LEAD_COLUMNS,
             "model": surrogate.config["model"]["name"], "parameter_count": surrogate.parameter_count,
             "checkpoint": os.path.abspath(surrogate.path), "checkpoint_step": surrogate.step,
             "data": os.path.abspath(data)}
