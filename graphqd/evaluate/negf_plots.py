@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from graphqd.data.negf import run_biases  # noqa: E402
 from graphqd.data.store import open_store  # noqa: E402
 from graphqd.evaluate import cdw_domains  # noqa: E402
 
@@ -18,7 +19,7 @@ def plot_domain_wall(path: str, run: int, out: str) -> dict:
     electrode is gated), and I(t); returns the wall velocities."""
     with open_store(path, "negf") as h:
         t, Q, current = h["t"][()], torch.as_tensor(h["Q"][run], dtype=torch.float64), h["current"][run]
-        Lx, bias = int(h.attrs["Lx"]), float(h.attrs["bias"])
+        Lx, bias = int(h.attrs["Lx"]), float(run_biases(h, [run])[0])
         sides = ("left",) if h.attrs.get("gate", "symmetric") == "left" else ("left", "right")
     phi = cdw_domains.column_order_parameter(Q)                       # (T, Lx)
     bulk = cdw_domains.bulk_order_parameter(phi[0])

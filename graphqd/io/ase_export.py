@@ -16,6 +16,7 @@ import numpy as np
 from ase import Atoms
 
 from graphqd.data.density_band import read_density, read_occupations
+from graphqd.data.negf import run_biases, run_chemical_potentials
 from graphqd.data.store import open_store
 from graphqd.errors import GraphqdError
 
@@ -104,6 +105,10 @@ def negf_frames(handle: h5py.File, run: int, every: int, with_extra: bool, spaci
     pbc = [False, bool(handle.attrs["periodic_y"]), False]
     params = _scalar_attrs(handle, ["bias", "mu", "gamma_lead", "g", "stiffness", "kappa", "damping", "temperature",
                                     "lead_temperature"])
+    (mu_left, mu_right), = run_chemical_potentials(handle, [run])
+    params.update(bias=float(run_biases(handle, [run])[0]), mu_left=float(mu_left), mu_right=float(mu_right))
+    if "bath_temperature" in handle:
+        params["temperature"] = float(handle["bath_temperature"][run])
     t = handle["t"][()]
     fields_ = {name: handle[name][run, ::every] for name in ("Q", "n", "force")}
     current = handle["current"][run, ::every]

@@ -116,3 +116,18 @@ def test_bench_times_learned_against_exact_and_extrapolates(cli, fitted, tmp_pat
     assert [r["exact"] for r in rows[:2]] == ["measured", "measured"] and rows[2]["exact"].startswith("extrapolated")
     assert all(r["learned_force_s"] > 0 and r["speedup"] > 0 for r in rows)
     assert rows[2]["exact_force_s"] >= rows[1]["exact_force_s"] * 8 * 0.999  # at least N^3
+
+
+def test_ase_calculator_exact_and_learned_forces_read_back(fitted):
+    from graphqd.io.ase_calculator import NEGFCalculator, lattice_atoms
+    params = negf.NEGFParams(Lx=10, Ly=5, bias=2.5, mu=1.25)
+    Q = negf.checkerboard(params) + 0.2 * torch.randn(5, 10, generator=torch.Generator().manual_seed(1),
+                                                       dtype=torch.float64)
+    atoms = lattice_atoms(params, Q.numpy())
+    atoms.calc = NEGFCalculator(params)
+    forces = atoms.get_forces()
+    np.testing.assert_allclose(forces[:, 2], negf.forces(Q, params).numpy().ravel(), atol=1e-12)
+    assert np.all(forces[:, :2] == 0) and np.allclose(atoms.positions[12], [2.0, 1.0, float(Q[1, 2])])
+    learned = learned_force_field(str(fitted / "run"), params)
+    atoms.calc = NEGFCalculator(params, learned)
+    np.testing.assert_allclose(atoms.get_forces()[:, 2], learned(Q)[0].numpy().ravel(), atol=1e-12)
