@@ -5,10 +5,15 @@ The slab is periodic in y and open in x (DESIGN.md §3.3); sites are numbered y 
 A lead α ∈ {left, right} enters a site's features through its distance d_α (d_left = x,
 d_right = Lx − 1 − x) and its chemical potential μ_α, as
 
-    u_α(i) = (e^{−d_α}, e^{−d_α/3}, μ_α, μ_α e^{−d_α}, μ_α e^{−d_α/3}),
+    u_α(i) = (e^{−d_α}, e^{−d_α/3}, μ_α, μ_α e^{−d_α}, μ_α e^{−d_α/3}, w_α, w_α μ_α),
+    w_left = (d_right + 1) / (d_left + d_right + 2),  w_right = 1 − w_left.
 
-which saturate a few columns from the lead: a site far from both leads looks the same on a
-20-column lattice as on a 400-column one, so a force field trained small runs large.
+The exponentials saturate a few columns from the lead, so a site far from both leads looks the
+same on a 20-column lattice as on a 400-column one. The weights w_α are the share of each lead
+in the electrons' distribution inside a conductor joining them: in a diffusive wire between two
+reservoirs the local distribution is f(x) = w_left f_left + w_right f_right, linear in x between the
+contacts (e.g. Nazarov & Blanter, Quantum Transport, ch. 3). They depend on the position
+relative to the sample's length, which is what they mean on any length.
 
 Mirror symmetry. Reflecting x → Lx − 1 − x and exchanging μ_left ↔ μ_right maps the steady state
 onto itself (the lattice, the hopping and the two wide-band leads are mirror images), so
@@ -26,7 +31,7 @@ from torch import Tensor
 from graphqd.errors import GraphqdError
 
 LEAD_SCALES = (1.0, 3.0)    # decay lengths (columns) of the lead features
-LEAD_FEATURES = 2 * (1 + 2 * len(LEAD_SCALES))
+LEAD_FEATURES = 2 * (3 + 2 * len(LEAD_SCALES))
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,13 @@ def lead_features(shape: tuple, mu_left: Tensor, mu_right: Tensor) -> Tensor:
     distance = lead_distances(shape, mu_left.device)                      # (N, 2)
     decay = torch.cat([torch.exp(-distance / s) for s in LEAD_SCALES], 1)  # (N, 2·S): left, right per scale
     decay = decay.reshape(-1, len(LEAD_SCALES), 2).transpose(1, 2)        # (N, 2, S)
+    share = (distance.flip(1) + 1) / (distance.sum(1, keepdim=True) + 2)  # (N, 2): w_left, w_right
     mu = torch.stack([mu_left, mu_right], 1).to(decay.dtype)              # (B, 2)
     B, N = mu.size(0), distance.size(0)
     decay = decay.expand(B, N, 2, len(LEAD_SCALES))
+    share = share[None, :, :, None].expand(B, N, 2, 1)
     mu = mu[:, None, :, None].expand(B, N, 2, 1)
-    features = torch.cat([decay, mu, mu * decay], -1)                     # (B, N, 2, 1 + 2S)
+    features = torch.cat([decay, mu, mu * decay, share, share * mu], -1)  # (B, N, 2, 3 + 2S)
     return features.reshape(B * N, LEAD_FEATURES)
 
 
