@@ -55,7 +55,12 @@ def load_surrogate(path: str, device: torch.device | str = "cpu", system: str | 
         raise GraphqdError(f"'{path}' holds a {found} surrogate, but the data given are {system} data")
     normalization = Normalization.from_dict(checkpoint.normalization)
     model = build_model(checkpoint.config["model"], normalization)
-    model.load_state_dict(checkpoint.model)
+    try:
+        model.load_state_dict(checkpoint.model)
+    except RuntimeError as error:
+        detail = str(error).strip().splitlines()[-1].strip()
+        raise GraphqdError(f"'{path}' does not fit the {checkpoint.config['model']['name']} model of this graphqd "
+                           f"version ({detail})") from None
     model.to(device).eval()
     return Surrogate(model, checkpoint.config, checkpoint.dataset, checkpoint.step, ckpt.find(path))
 

@@ -1,5 +1,6 @@
 """NEGF force fields end to end: data across biases, training, the learned force as a drop-in for
 the exact one in `graphqd simulate negf` on a larger lattice, and the errors of bad input."""
+import dataclasses
 import json
 
 import h5py
@@ -102,6 +103,12 @@ def test_bad_input_is_one_line(cli, fitted, tmp_path):
                                            "force": {"checkpoint": str(fitted / "run")}}))
     assert_clean_error(cli("simulate", "negf", "--config", recipe_path, "--out", tmp_path / "x.h5"),
                        "Ly = 4 rows", "needs Ly >= 5")
+    from graphqd.runtime import checkpoint as ckpt
+    saved = ckpt.load(str(fitted / "run"))
+    changed = dataclasses.replace(saved, config=dict(saved.config, model=dict(saved.config["model"], channels=8)))
+    ckpt.save(changed, str(tmp_path / "changed"))  # weights of 16 channels under a config of 8
+    assert_clean_error(cli("evaluate", "--checkpoint", tmp_path / "changed", "--data", fitted / "data.h5", "--out",
+                           tmp_path / "m.json"), "does not fit the forcefield_graph model", "size mismatch")
     holstein = "experiments/holstein_parc/pretrained/shallow_graph.pt"
     assert_clean_error(cli("simulate", "negf", "--config", recipe_path, "--out", tmp_path / "y.h5",
                            "--set", f"force.checkpoint={holstein}"), "holstein surrogate", "negf")
