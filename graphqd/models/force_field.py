@@ -107,7 +107,8 @@ class ForceFieldGraph(ForceField):
     """Message passing on the site graph of the slab (periodic in y, open in x).
 
         h_i = W_0 q_i + Σ_{0 < |r_j − r_i| ≤ r_c} W_{r_j − r_i} q_j          (a learned, y-mirror-tied
-                                                                            linear descriptor)
+                                                                            linear descriptor; with
+                                                                            `squares`, of (q, q²))
         h_i ← MLP([h_i, q_i, u_left(i), u_right(i)])
         h_i ← h_i + V^ℓ_0 σ(h_i) + Σ_{0 < |r_j − r_i| ≤ √2} V^ℓ_{r_j − r_i} σ(h_j),  ℓ = 1 … layers
         n_i = ⟨n⟩ + std(n) · MLP(h_i)
@@ -125,12 +126,15 @@ class ForceFieldGraph(ForceField):
               "cutoff": Field("float", 6.0, positive=True, doc="radius of the descriptor (the paper: 6)"),
               "channels": Field("int", 32, minimum=1),
               "hidden": Field("int", 64, minimum=1),
-              "layers": Field("int", 2, minimum=0, doc="nearest-neighbour message-passing layers after the descriptor")}
+              "layers": Field("int", 2, minimum=0, doc="nearest-neighbour message-passing layers after the descriptor"),
+              "squares": Field("bool", False, doc="the descriptor also reads q² (the local amplitude of the lattice "
+                                                  "distortion)")}
 
     def __init__(self, config: dict, normalization: Normalization):
         super().__init__(config, normalization)
         C, H, r = config["channels"], config["hidden"], int(config["cutoff"])
-        self.descriptor = OffsetConv(1, C, (r, r), tied_flips=Y_REFLECTION, check_offsets=False)
+        self.descriptor = OffsetConv(2 if config["squares"] else 1, C, (r, r), tied_flips=Y_REFLECTION,
+                                     check_offsets=False)
         self.embed = nn.Sequential(nn.Linear(C + 1 + LEAD_FEATURES, H), nn.SiLU(), nn.Linear(H, C))
         self.convs = nn.ModuleList(OffsetConv(C, C, (1, 1), tied_flips=Y_REFLECTION, check_offsets=False)
                                    for _ in range(config["layers"]))
@@ -142,7 +146,7 @@ class ForceFieldGraph(ForceField):
     def local_density(self, q, mu_left, mu_right, shape):
         B, device = mu_left.numel(), q.device
         table = batched_table(self.descriptor, shape, self.config["cutoff"], B, device)
-        h = self.descriptor.gather_forward(q[:, None], table)
+        h = self.descriptor.gather_forward(torch.stack([q, q * q], 1) if self.config["squares"] else q[:, None], table)
         h = self.embed(torch.cat([h, q[:, None], lead_features(shape, mu_left, mu_right).to(q.dtype)], 1))
         if len(self.convs):
             table = batched_table(self.convs[0], shape, 1.5, B, device)

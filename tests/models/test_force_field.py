@@ -11,7 +11,7 @@ from graphqd.models.registry import build_model
 STATS = {"Q": {"mean": [0.1], "std": [2.0], "step_std": [2.0], "rate_std": [2.0]},
          "n": {"mean": [0.5], "std": [0.3], "step_std": [0.3], "rate_std": [0.3]}}
 SHAPE = (7, 9)
-MODELS = [{"name": "forcefield_graph", "cutoff": 3.0, "channels": 8, "hidden": 16, "layers": 2},
+MODELS = [{"name": "forcefield_graph", "cutoff": 3.0, "channels": 8, "hidden": 16, "layers": 2, "squares": True},
           {"name": "forcefield_cnn", "channels": 8, "depth": 3},
           {"name": "forcefield_mlp", "cutoff": 3.0, "widths": [16, 16], "lead_features": True, "mirror": True}]
 REACH = {"forcefield_graph": 3.0 + 2 * 2 ** 0.5, "forcefield_cnn": 3, "forcefield_mlp": 3.0}
