@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Every number and figure of experiments/negf_forcefield/README.md, from scratch, on the CPU:
+#   bash experiments/negf_forcefield/run.sh [data|train|dynamics|results|all]   (default all)
+# data: ~30 min (training store) + ~12 min (held-out sweep) + ~10 min (exact 40 x 14) of one CPU thread each;
+# train: ~25-40 min per model; dynamics: a few minutes per force field, 400 x 300 included.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+G=".venv/bin/graphqd --threads 1"
+E=experiments/negf_forcefield
+R=$E/results
+MODELS="graph cnn graph_deep"
+stage=${1:-all}
+export OMP_NUM_THREADS=1
+mkdir -p data runs "$R"
+
+if [[ $stage == data || $stage == all ]]; then
+  $G simulate negf --config datasets/negf_forcefield.yaml --out data/negf_forcefield.h5
+  $G simulate negf --config $E/sweep.yaml --out data/negf_sweep_exact.h5
+  $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_exact_40x14.h5
+fi
+if [[ $stage == train || $stage == all ]]; then
+  for m in $MODELS; do
+    [[ -d runs/ff_$m/checkpoints ]] && $G train --resume runs/ff_$m || $G train --config $E/$m.yaml
+  done
+fi
+if [[ $stage == dynamics || $stage == all ]]; then
+  for m in $MODELS; do
+    $G simulate negf --config $E/sweep.yaml --out data/negf_sweep_$m.h5 --set force.checkpoint=runs/ff_$m
+  done
+  $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_graph_40x14.h5 --set force.checkpoint=runs/ff_graph
+  $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_graph_400x300.h5 \
+    --set force.checkpoint=runs/ff_graph --set lattice.Lx=400 --set lattice.Ly=300
+fi
+if [[ $stage == results || $stage == all ]]; then
+  .venv/bin/python $E/accuracy.py --sweep data/negf_sweep_exact.h5 --out $R \
+    --models $(for m in $MODELS; do printf "%s=runs/ff_%s " $m $m; done)
+  .venv/bin/python $E/dynamics.py --exact data/negf_sweep_exact.h5 --out $R \
+    --learned $(for m in $MODELS; do printf "%s=data/negf_sweep_%s.h5 " $m $m; done)
+  .venv/bin/python $E/transfer.py --out $R --runs "exact 40x14=data/negf_transfer_exact_40x14.h5" \
+    "graph 40x14=data/negf_transfer_graph_40x14.h5" "graph 400x300=data/negf_transfer_graph_400x300.h5"
+  $G bench surrogate --checkpoint runs/ff_graph --out $R/bench_1thread.json | tee $R/bench_1thread.txt
+  .venv/bin/graphqd --threads 2 bench surrogate --checkpoint runs/ff_graph --out $R/bench_2threads.json \
+    | tee $R/bench_2threads.txt
+  .venv/bin/graphqd export runs/ff_graph --out $E/pretrained/forcefield_graph.pt
+fi
