@@ -1,20 +1,23 @@
 """Brownian dynamics with learned against exact NEGF forces: the gating transition across a bias sweep.
 
-Reads a store of the held-out sweep made with the exact force and stores of the same recipe made
-with learned force fields (same seed: same initial states and bath noise), e.g.
+Reads stores of the held-out sweep made with the exact force (one per seed) and stores of the same
+recipe and seeds made with learned force fields (same seed: same initial states and bath noise), e.g.
 
     graphqd simulate negf --config experiments/negf_forcefield/sweep.yaml --out data/negf_sweep_exact.h5
     graphqd simulate negf --config experiments/negf_forcefield/sweep.yaml --out data/negf_sweep_graph.h5 \\
         --set force.checkpoint=experiments/negf_forcefield/pretrained/forcefield_graph.pt
     python experiments/negf_forcefield/dynamics.py --exact data/negf_sweep_exact.h5 \\
         --learned graph=data/negf_sweep_graph.h5 --out experiments/negf_forcefield/results
+    (more seeds: --set seed=S for both, and list the stores: --exact A.h5 B.h5 --learned graph=A.h5,B.h5)
 
 For every run: the column order parameter φ(x, t) = |Σ_y (−1)^{x+y} Q| / L_y, the metal–insulator
 wall grown from the gated (left) electrode (where φ first rises through half the bulk value of the
 exact initial state), its velocity (least squares while it crosses the middle half of the sample,
-0.25 Lx … 0.75 Lx), the times it reaches Lx/4, Lx/2, 3Lx/4, and the metallic fraction. Over the
-sweep: the threshold bias (the lowest bias whose wall passes Lx/2 by the end of the run) and the
-breakdown bias (the lowest bias at which 90 % of the columns are metallic by t = 10).
+0.25 Lx … 0.75 Lx), the times it reaches Lx/4, Lx/2, 3Lx/4, and the metallic fraction. Per bias:
+the mean velocity over the seeds and its seed-to-seed spread (the noise of a single run). Over the
+sweep: the threshold bias (the lowest bias whose wall passes Lx/2 by the end of the run in most
+seeds) and the breakdown bias (the lowest bias at which 90 % of the columns are metallic by t = 10
+in most seeds).
 Writes walls.csv, dynamics.json, dynamics.png (φ(x, t) maps) and wall_velocity.png into --out.
 """
 from __future__ import annotations
@@ -64,48 +67,76 @@ def walls(path: str, bulk: np.ndarray | None = None) -> tuple[list[dict], dict]:
     return rows, {"t": t.numpy(), "maps": maps, "bulk": bulk, "Lx": Lx}
 
 
-def sweep_biases(rows: list[dict]) -> dict:
+def per_bias(rows: list[dict]) -> list[dict]:
+    """Mean (and seed-to-seed std) of the wall velocity per bias; whether most seeds swept / broke down."""
+    out = []
+    for bias in sorted({r["bias"] for r in rows}):
+        runs = [r for r in rows if r["bias"] == bias]
+        velocities = np.array([r["velocity"] for r in runs])
+        finite = velocities[np.isfinite(velocities)]
+        out.append({"bias": bias, "seeds": len(runs), "velocity": float(finite.mean()) if len(finite) else None,
+                    "velocity_std": float(finite.std()) if len(finite) > 1 else None,
+                    "swept": sum(r["swept"] for r in runs) > len(runs) / 2,
+                    "breakdown": sum(r["breakdown"] for r in runs) > len(runs) / 2})
+    return out
+
+
+def sweep_biases(biases: list[dict]) -> dict:
     """Threshold and breakdown biases of a sweep (None where no bias qualifies)."""
-    swept = [r["bias"] for r in rows if r["swept"]]
-    broken = [r["bias"] for r in rows if r["breakdown"]]
+    swept = [b["bias"] for b in biases if b["swept"]]
+    broken = [b["bias"] for b in biases if b["breakdown"]]
     return {"threshold": min(swept) if swept else None, "breakdown": min(broken) if broken else None}
+
+
+def walls_of(paths: list[str], bulks: list | None = None) -> tuple[list[dict], list[dict], list[dict]]:
+    """Rows of every run of every store (with its seed index), per-bias means, and each store's maps."""
+    rows, data = [], []
+    for k, path in enumerate(paths):
+        store_rows, store_data = walls(path, None if bulks is None else bulks[k])
+        rows += [{"seed": k, **r} for r in store_rows]
+        data.append(store_data)
+    return rows, per_bias(rows), data
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--exact", required=True, help="sweep store made with the exact NEGF force")
-    ap.add_argument("--learned", nargs="+", required=True, metavar="NAME=STORE",
-                    help="sweep stores of the same recipe made with learned force fields")
+    ap.add_argument("--exact", nargs="+", required=True, help="sweep stores made with the exact NEGF force, one per seed")
+    ap.add_argument("--learned", nargs="+", required=True, metavar="NAME=STORE[,STORE...]",
+                    help="sweep stores of the same recipe and seeds made with learned force fields")
     ap.add_argument("--maps", type=float, nargs="+", default=[2.25, 2.375, 3.0], help="biases of the φ(x, t) maps")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    exact_rows, exact = walls(args.exact)
-    sources = {"exact": (exact_rows, exact)}
+    exact_rows, exact_biases, exact_data = walls_of(args.exact)
+    sources = {"exact": (exact_rows, exact_biases, exact_data)}
     for item in args.learned:
-        name, _, path = item.partition("=")
-        sources[name] = walls(path, exact["bulk"])
+        name, _, paths = item.partition("=")
+        sources[name] = walls_of(paths.split(","), [d["bulk"] for d in exact_data])
     with open(os.path.join(args.out, "walls.csv"), "w", newline="") as fh:
         writer = csv.DictWriter(fh, ["source", *exact_rows[0]])
         writer.writeheader()
-        for name, (rows, _) in sources.items():
+        for name, (rows, _, _) in sources.items():
             writer.writerows({"source": name, **r} for r in rows)
-    result = {"exact": {"store": os.path.abspath(args.exact), **sweep_biases(exact_rows)}, "learned": {}}
-    for name, (rows, _) in list(sources.items())[1:]:
+    result = {"exact": {"stores": [os.path.abspath(p) for p in args.exact], **sweep_biases(exact_biases),
+                        "per_bias": exact_biases}, "learned": {}}
+    for name, (_, biases, _) in list(sources.items())[1:]:
         compared = []
-        for mine, truth in zip(rows, exact_rows):
-            error = (mine["velocity"] / truth["velocity"] - 1) if np.isfinite(truth["velocity"]) and \
-                np.isfinite(mine["velocity"]) else None
+        for mine, truth in zip(biases, exact_biases):
+            error = (mine["velocity"] / truth["velocity"] - 1) if truth["velocity"] and mine["velocity"] else None
+            spread = truth["velocity_std"] / truth["velocity"] if truth["velocity_std"] and truth["velocity"] else None
             compared.append({"bias": truth["bias"], "velocity_exact": truth["velocity"],
-                             "velocity_learned": mine["velocity"], "relative_error": error})
-        result["learned"][name] = {**sweep_biases(rows), "velocities": compared}
+                             "velocity_learned": mine["velocity"], "relative_error": error,
+                             "exact_seed_spread": spread})
+        result["learned"][name] = {**sweep_biases(biases), "velocities": compared}
     with open(os.path.join(args.out, "dynamics.json"), "w") as fh:
         json.dump(result, fh, indent=2)
+    exact = exact_data[0]
 
     shown = [b for b in args.maps if b in exact["maps"]]
     fig, axes = plt.subplots(len(sources), len(shown), figsize=(3.6 * len(shown), 2.8 * len(sources)),
                              squeeze=False, constrained_layout=True, sharex=True, sharey=True)
-    for row, (name, (_, data)) in enumerate(sources.items()):
+    for row, (name, (_, _, data)) in enumerate(sources.items()):
+        data = data[0]
         for col, bias in enumerate(shown):
             phi, position = data["maps"][bias]
             ax = axes[row, col]
@@ -119,16 +150,20 @@ def main() -> None:
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
-    for name, (rows, _) in sources.items():
-        ax.plot([r["bias"] for r in rows], [r["velocity"] for r in rows], "o-" if name == "exact" else "s--",
-                label=name)
-    ax.set(xlabel="bias V", ylabel="wall velocity (columns / unit time)", title="metal–insulator wall")
+    for name, (_, biases, _) in sources.items():
+        valid = [b for b in biases if b["velocity"] is not None]
+        ax.errorbar([b["bias"] for b in valid], [b["velocity"] for b in valid],
+                    [b["velocity_std"] or 0 for b in valid], fmt="o-" if name == "exact" else "s--", capsize=3,
+                    label=name)
+    ax.set(xlabel="bias V", ylabel="wall velocity (columns / unit time)",
+           title="metal–insulator wall (mean ± std over seeds)")
     ax.legend()
     fig.savefig(os.path.join(args.out, "wall_velocity.png"), dpi=110)
     plt.close(fig)
     for name, entry in result["learned"].items():
-        errors = [f"V={c['bias']:g}: {c['relative_error']:+.1%}" for c in entry["velocities"]
-                  if c["relative_error"] is not None]
+        errors = [f"V={c['bias']:g}: {c['relative_error']:+.1%}" +
+                  (f" (seeds ±{c['exact_seed_spread']:.0%})" if c["exact_seed_spread"] else "")
+                  for c in entry["velocities"] if c["relative_error"] is not None]
         print(f"{name}: threshold {entry['threshold']} (exact {result['exact']['threshold']}), breakdown "
               f"{entry['breakdown']} (exact {result['exact']['breakdown']}); velocity errors {', '.join(errors)}")
 
