@@ -9,6 +9,7 @@ G=".venv/bin/graphqd --threads 1"
 E=experiments/negf_forcefield
 R=$E/results
 MODELS="graph cnn graph_deep"
+SEEDS="2601 2602"     # held-out sweep seeds (2601 is sweep.yaml's own)
 stage=${1:-all}
 export OMP_NUM_THREADS=1
 mkdir -p data runs "$R"
@@ -16,6 +17,7 @@ mkdir -p data runs "$R"
 if [[ $stage == data || $stage == all ]]; then
   $G simulate negf --config datasets/negf_forcefield.yaml --out data/negf_forcefield.h5
   $G simulate negf --config $E/sweep.yaml --out data/negf_sweep_exact.h5
+  for s in ${SEEDS#2601 }; do $G simulate negf --config $E/sweep.yaml --out data/negf_sweep_exact_$s.h5 --set seed=$s; done
   $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_exact_40x14.h5
 fi
 if [[ $stage == train || $stage == all ]]; then
@@ -26,6 +28,9 @@ fi
 if [[ $stage == dynamics || $stage == all ]]; then
   for m in $MODELS; do
     $G simulate negf --config $E/sweep.yaml --out data/negf_sweep_$m.h5 --set force.checkpoint=runs/ff_$m
+    for s in ${SEEDS#2601 }; do
+      $G simulate negf --config $E/sweep.yaml --out data/negf_sweep_${m}_$s.h5 --set seed=$s --set force.checkpoint=runs/ff_$m
+    done
   done
   $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_graph_40x14.h5 --set force.checkpoint=runs/ff_graph
   $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_graph_400x300.h5 \
@@ -34,10 +39,13 @@ fi
 if [[ $stage == results || $stage == all ]]; then
   .venv/bin/python $E/accuracy.py --sweep data/negf_sweep_exact.h5 --out $R \
     --models $(for m in $MODELS; do printf "%s=runs/ff_%s " $m $m; done)
-  .venv/bin/python $E/dynamics.py --exact data/negf_sweep_exact.h5 --out $R \
-    --learned $(for m in $MODELS; do printf "%s=data/negf_sweep_%s.h5 " $m $m; done)
+  exact="data/negf_sweep_exact.h5 $(for s in ${SEEDS#2601 }; do printf "data/negf_sweep_exact_%s.h5 " $s; done)"
+  learned=$(for m in $MODELS; do printf "%s=data/negf_sweep_%s.h5" $m $m
+            for s in ${SEEDS#2601 }; do printf ",data/negf_sweep_%s_%s.h5" $m $s; done; printf " "; done)
+  .venv/bin/python $E/dynamics.py --exact $exact --learned $learned --out $R | tee $R/dynamics.txt
   .venv/bin/python $E/transfer.py --out $R --runs "exact 40x14=data/negf_transfer_exact_40x14.h5" \
-    "graph 40x14=data/negf_transfer_graph_40x14.h5" "graph 400x300=data/negf_transfer_graph_400x300.h5"
+    "graph 40x14=data/negf_transfer_graph_40x14.h5" "graph 400x300=data/negf_transfer_graph_400x300.h5" \
+    | tee $R/transfer.txt
   $G bench surrogate --checkpoint runs/ff_graph --out $R/bench_1thread.json | tee $R/bench_1thread.txt
   .venv/bin/graphqd --threads 2 bench surrogate --checkpoint runs/ff_graph --out $R/bench_2threads.json \
     | tee $R/bench_2threads.txt

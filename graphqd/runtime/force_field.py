@@ -45,8 +45,9 @@ def learned_force_field(checkpoint: str | Surrogate, params: negf.NEGFParams, de
         Q (..., Ly, Lx) -> F, n (..., Ly, Lx) float64, current (...)
     """
     surrogate = checkpoint if isinstance(checkpoint, Surrogate) else load_surrogate(checkpoint, device, "negf")
-    if surrogate.system != "negf":
-        raise GraphqdError(f"'{surrogate.path}' holds a {surrogate.system} surrogate, not a negf force field")
+    if surrogate.system != "negf" or getattr(surrogate.model, "system", None) != "negf":
+        raise GraphqdError(f"'{surrogate.path}' holds a {surrogate.config['model']['name']} model, not a negf "
+                           f"force field")
     check_params(surrogate, params)
     model, shape = surrogate.model, (params.Ly, params.Lx)
     dtype = next(model.parameters()).dtype

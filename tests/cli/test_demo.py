@@ -11,7 +11,7 @@ def test_small_demo_writes_every_output(cli, tmp_path):
     result = cli(*args)
     assert result.returncode == 0, result.stderr
     for name in ("holstein_shallow", "holstein_deep", "wave_barrier", "negf_domain_wall", "surrogate_rollout_L64",
-                 "pretrained_rollout", "wave_emulator_steps"):
+                 "pretrained_rollout", "wave_emulator_steps", "negf_learned_domain_wall"):
         assert (out / f"{name}.png").stat().st_size > 10_000
     assert len(read(str(out / "holstein_deep.extxyz"), ":")) == 21
     assert len(read(str(out / "negf_demo.extxyz"), ":")) > 1

@@ -77,7 +77,7 @@ def test_rollout_and_evaluate_name_the_system_of_data_and_checkpoint(cli, stores
         result = cli(verb, "--checkpoint", negf_run, "--data", stores["holstein"], "--out", tmp_path / "x", *extra)
         assert_one_line(result, "holds a negf surrogate, but the data given are holstein data")
     result = cli("bench", "surrogate", "--checkpoint", negf_run, "--out", tmp_path / "b.json")
-    assert_one_line(result, "negf system has no surrogate benchmark yet")
+    assert_one_line(result, f"'{negf_run}", "model, not a negf force field")
     assert not (tmp_path / "x").exists() and not (tmp_path / "b.json").exists()
 
 
