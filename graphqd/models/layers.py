@@ -54,6 +54,7 @@ class LatticeGraph:
         self.offset = offset if offset.dim() == 2 else offset.unsqueeze(1)  # (E,) → (E, 1), also for E = 0
         self.graph_of_node = graph_of_node
         self._within: dict[int, tuple[Tensor, Tensor]] = {}
+        self._tables: dict[int, Tensor] = {}
 
     def within(self, radius: int) -> tuple[Tensor, Tensor]:
         """(edge_index, offset) of the edges with |offset| ≤ radius along every axis."""
@@ -61,6 +62,12 @@ class LatticeGraph:
             keep = (self.offset.abs() <= radius).all(1)
             self._within[radius] = (self.edge_index[:, keep], self.offset[keep])
         return self._within[radius]
+
+    def slot_table(self, radius: int, conv: OffsetConv, num_nodes: int) -> Tensor:
+        """`conv.slot_table` of the edges within `radius` (memoised: layers of one radius share it)."""
+        if radius not in self._tables:
+            self._tables[radius] = conv.slot_table(*self.within(radius), num_nodes)
+        return self._tables[radius]
 
 
 class DenseConv(nn.Module):
@@ -85,7 +92,9 @@ class DenseConv(nn.Module):
 
 class GraphConv(nn.Module):
     """An :class:`OffsetConv` of kernel radius r applied to the edges of a :class:`LatticeGraph`
-    within r. Radius 0 is a per-node linear map (the 1×1 convolution) without message passing.
+    within r, gathered through the graph's neighbour table (one table per radius and forward
+    pass, shared by the layers). Radius 0 is a per-node linear map (the 1×1 convolution)
+    without message passing.
 
     Shapes:
         x (N, C_in), graph edges (2, E), offsets (E, dim) → (N, C_out)
@@ -102,8 +111,7 @@ class GraphConv(nn.Module):
         if self.radius == 0:
             out = x @ self.conv.weight[0]
             return out + self.conv.bias if self.conv.bias is not None else out
-        edge_index, offset = graph.within(self.radius)
-        return self.conv(x, edge_index, offset)
+        return self.conv.gather_forward(x, graph.slot_table(self.radius, self.conv, x.size(0)))
 
 
 class DenseChannelDropout(nn.Module):
