@@ -100,7 +100,8 @@ def walls_of(paths: list[str], bulks: list | None = None) -> tuple[list[dict], l
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--exact", nargs="+", required=True, help="sweep stores made with the exact NEGF force, one per seed")
+    ap.add_argument("--exact", nargs="+", required=True,
+                    help="sweep stores made with the exact NEGF force, one per seed")
     ap.add_argument("--learned", nargs="+", required=True, metavar="NAME=STORE[,STORE...]",
                     help="sweep stores of the same recipe and seeds made with learned force fields")
     ap.add_argument("--maps", type=float, nargs="+", default=[2.25, 2.375, 3.0], help="biases of the φ(x, t) maps")

@@ -1,11 +1,12 @@
 """Size transfer: the metal–insulator wall of a force field trained on 20 × 14, run on larger lattices,
 against the exact NEGF run on the largest lattice the exact path affords.
 
-    graphqd simulate negf --config experiments/negf_forcefield/transfer.yaml --out data/negf_transfer_exact_40x14.h5
-    graphqd simulate negf --config experiments/negf_forcefield/transfer.yaml --out data/negf_transfer_graph_40x14.h5 \\
-        --set force.checkpoint=experiments/negf_forcefield/pretrained/forcefield_graph.pt
-    graphqd simulate negf --config experiments/negf_forcefield/transfer.yaml --out data/negf_transfer_graph_400x300.h5 \\
-        --set force.checkpoint=... --set lattice.Lx=400 --set lattice.Ly=300
+    E=experiments/negf_forcefield
+    graphqd simulate negf --config $E/transfer.yaml --out data/negf_transfer_exact_40x14.h5
+    graphqd simulate negf --config $E/transfer.yaml --out data/negf_transfer_graph_40x14.h5 \\
+        --set force.checkpoint=$E/pretrained/forcefield_graph.pt
+    graphqd simulate negf --config $E/transfer.yaml --out data/negf_transfer_graph_400x300.h5 \\
+        --set force.checkpoint=$E/pretrained/forcefield_graph.pt --set lattice.Lx=400 --set lattice.Ly=300
     python experiments/negf_forcefield/transfer.py --runs "exact 40x14=data/negf_transfer_exact_40x14.h5" \\
         "graph 40x14=data/negf_transfer_graph_40x14.h5" "graph 400x300=data/negf_transfer_graph_400x300.h5" \\
         --out experiments/negf_forcefield/results
@@ -50,8 +51,8 @@ def wall(path: str) -> dict:
         reached = np.nonzero(position >= x)[0]
         arrivals[x] = float(t[reached[0]]) if len(reached) else None
     first, last = arrivals[ARRIVALS[0]], arrivals[ARRIVALS[-1]]
-    velocity = (ARRIVALS[-1] - ARRIVALS[0]) / (last - first) if first is not None and last is not None and last > first \
-        else None
+    crossed = first is not None and last is not None and last > first
+    velocity = (ARRIVALS[-1] - ARRIVALS[0]) / (last - first) if crossed else None
     return {"t": t.numpy(), "position": position, "metallic_columns": metallic, "Lx": Lx, "Ly": Ly,
             "force_field": force, "arrival_times": arrivals, "velocity": velocity}
 

@@ -3,11 +3,12 @@ with a learned NEGF force field against the exact NEGF force, from small to very
 
 The state is the checkerboard CDW with noise 0.3 at bias V (left electrode gated). For each
 lattice the learned force callable (`graphqd.runtime.force_field`) is timed, and a Brownian
-step with it (force, update, noise and recording; 10 steps timed together, 11 force calls). The exact force (one eigen-decomposition of
-the N × N non-Hermitian h − iΓ/2, O(N³)) is timed up to --exact-max-sites; beyond that its time
-is extrapolated as t(N) = t(N₀) (N/N₀)^p from the two largest measured lattices (p fitted, at
-least 3 would be the asymptotic law), and the row says "extrapolated". Ratios are exact / learned
-in the same run and the same threads.
+step with it (force, update, noise and recording; 10 steps timed together, 11 force calls). The
+exact force (one eigen-decomposition of the N × N non-Hermitian h − iΓ/2, O(N³)) is timed up to
+--exact-max-sites; beyond that its time is extrapolated as t(N) = t(N₁) (N/N₁)^p from the largest
+measured lattice N₁, with p the exponent between the two largest measured lattices but at least 3
+(the asymptotic law), and the row says "extrapolated". Ratios are exact / learned in the same run
+and the same threads.
 """
 from __future__ import annotations
 

@@ -144,7 +144,8 @@ def wave_emulator_demo(out: str, checkpoint: str, steps: int = 400) -> None:
 
 def negf_demo(out: str) -> None:
     """A short biased 16 × 8 CDW run under exact NEGF forces and its domain-wall plot."""
-    config = cfg.validate({"system": "negf", "lattice": {"Lx": 16, "Ly": 8}, "leads": {"bias": NEGF_DEMO_BIAS, "gate": "left"},
+    config = cfg.validate({"system": "negf", "lattice": {"Lx": 16, "Ly": 8},
+                           "leads": {"bias": NEGF_DEMO_BIAS, "gate": "left"},
                            "dynamics": {"t_final": 40.0, "record_every": 5},
                            "storage": {"batch": 1, "chunk_records": 10}}, negf_recipe.SCHEMA)
     store = os.path.join(out, "negf_demo.h5")

@@ -34,8 +34,8 @@ def check_params(surrogate: Surrogate, params: negf.NEGFParams) -> None:
         same = trained == wanted if isinstance(wanted, bool) else math.isclose(float(trained), float(wanted),
                                                                                 rel_tol=1e-9, abs_tol=1e-12)
         if not same:
-            raise GraphqdError(f"force field '{surrogate.path}' was trained with {attr} = {trained}, "
-                               f"but the lattice asks for {wanted}; a learned density holds for its training physics only")
+            raise GraphqdError(f"force field '{surrogate.path}' was trained with {attr} = {trained}, but the "
+                               f"lattice asks for {wanted}; a learned density holds for its training physics only")
 
 
 def learned_force_field(checkpoint: str | Surrogate, params: negf.NEGFParams, device: torch.device | str = "cpu"):

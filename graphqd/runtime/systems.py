@@ -30,8 +30,8 @@ from graphqd.data.store import open_store
 from graphqd.errors import ConfigError, GraphqdError
 from graphqd.models.registry import model_class
 
-ROLES = {"recipe": "dataset recipe", "dataset": "surrogate", "rollout": "surrogate rollouts", "metrics": "surrogate metrics",
-         "plots": "plots", "bench": "surrogate benchmark"}
+ROLES = {"recipe": "dataset recipe", "dataset": "surrogate", "rollout": "surrogate rollouts",
+         "metrics": "surrogate metrics", "plots": "plots", "bench": "surrogate benchmark"}
 
 
 @dataclass(frozen=True)

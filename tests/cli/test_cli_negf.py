@@ -95,7 +95,8 @@ def test_sweep_runs_equal_single_condition_runs(tmp_path):
     swept = dict(SMALL, trajectories=4, sweep={"bias": [1.0, 3.0], "temperature": [0.0, 0.2]},
                  leads={"bias": 0.0, "gate": "left"})
     recipe.generate(cfg.validate(swept, recipe.SCHEMA), str(tmp_path / "sweep.h5"), torch.device("cpu"))
-    single = dict(SMALL, trajectories=4, leads={"bias": 3.0, "gate": "left"}, dynamics=dict(SMALL["dynamics"], temperature=0.2))
+    single = dict(SMALL, trajectories=4, leads={"bias": 3.0, "gate": "left"},
+                  dynamics=dict(SMALL["dynamics"], temperature=0.2))
     recipe.generate(cfg.validate(single, recipe.SCHEMA), str(tmp_path / "single.h5"), torch.device("cpu"))
     with h5py.File(tmp_path / "sweep.h5") as a, h5py.File(tmp_path / "single.h5") as b:
         np.testing.assert_array_equal(a["bias"][()], [1.0, 1.0, 3.0, 3.0])

@@ -79,7 +79,7 @@ SCHEMA = {
     },
     "storage": {
         "dtype": Field("str", "float32", choices=["float32", "float64"]),
-        "batch": Field("int", 4, minimum=1, doc="runs simulated together"),
+        "batch": Field("int", 4, minimum=1, doc="runs written together (one block of the store)"),
         "chunk_records": Field("int", 10, minimum=1, doc="snapshots per written (resumable) chunk"),
     },
 }
@@ -131,8 +131,9 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
     start, stop = shard_range(config["trajectories"], shard)
     real, _ = storage_dtypes(config["storage"]["dtype"])
     shape = (params.Ly, params.Lx)
-    attrs = {"force_field": config["force"]["checkpoint"] or "exact NEGF", "Lx": params.Lx, "Ly": params.Ly, "periodic_y": params.periodic_y, "hopping": params.hopping,
-             "g": params.g, "stiffness": params.stiffness, "kappa": params.kappa, "gamma_lead": params.gamma_lead,
+    attrs = {"force_field": config["force"]["checkpoint"] or "exact NEGF", "Lx": params.Lx, "Ly": params.Ly,
+             "periodic_y": params.periodic_y, "hopping": params.hopping, "g": params.g, "stiffness": params.stiffness,
+             "kappa": params.kappa, "gamma_lead": params.gamma_lead,
              "bias": params.bias, "gate": config["leads"]["gate"], "mu": params.mu,
              "lead_temperature": params.temperature, "dt": dyn["dt"],
              "damping": dyn["damping"], "temperature": dyn["temperature"], "t_final": dyn["t_final"],
@@ -146,7 +147,7 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
                      runs_total=stop - start, run_offset=start, shard=shard) as store:
         if store.complete:
             return
-        todo = (stop - start - store.runs_done) * (n_records - 1) - (store.records_done - 1 if store.records_done else 0)
+        todo = (stop - start - store.runs_done) * (n_records - 1) - max(store.records_done - 1, 0)
         with tqdm(total=todo, unit="snapshot", desc=f"negf -> {out}", disable=None) as bar:
             while store.runs_done < stop - start:
                 first = store.runs_done
