@@ -8,6 +8,7 @@ values only, so they load with `torch.load(weights_only=True)`.
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import re
 import subprocess
@@ -110,7 +111,7 @@ def load(path: str, map_location: str | torch.device = "cpu") -> Checkpoint:
     try:
         payload: dict[str, Any] = torch.load(path, map_location=map_location, weights_only=True)
         return Checkpoint(**payload)
-    except (RuntimeError, EOFError, TypeError, KeyError, ValueError, OSError) as error:
+    except (RuntimeError, EOFError, TypeError, KeyError, ValueError, OSError, pickle.UnpicklingError) as error:
         raise GraphqdError(f"'{path}' is not a readable graphqd checkpoint ({type(error).__name__})") from None
 
 
