@@ -13,6 +13,7 @@ under dy → −dy) hold by construction; the column mirror with exchanged leads
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -25,7 +26,7 @@ from graphqd.errors import GraphqdError
 from graphqd.graphs.cache import cached_graph
 from graphqd.graphs.negf import LEAD_FEATURES, ForceFieldSpec, canonical_mirror, lead_features
 from graphqd.models.normalization import Normalization
-from graphqd.models.offset_conv import OffsetConv
+from graphqd.models.offset_conv import OffsetConv, slot_table
 from graphqd.models.registry import register
 
 COMMON_SCHEMA = {
@@ -88,14 +89,17 @@ class ForceField(nn.Module):
                                f"(radius {self.reach:g}): it needs Ly >= {rows}")
 
 
-def batched_table(conv: OffsetConv, shape: tuple, cutoff: float, graphs: int, device) -> Tensor:
-    """`conv.slot_table` of `graphs` copies of the slab's site graph within `cutoff`, nodes
-    numbered graph-major (the missing-neighbour row moves to the end)."""
-    key = (shape, cutoff, str(device))
-    if key not in conv.tables:
-        graph = cached_graph("site", shape, cutoff, periodic=(True, False), device=device)
-        conv.tables[key] = conv.slot_table(graph.edge_index, graph.offset, graph.num_nodes)
-    table, N = conv.tables[key], shape[0] * shape[1]
+@functools.lru_cache(maxsize=64)
+def _slab_table(shape: tuple, cutoff: float, radius: int, device: str) -> Tensor:
+    graph = cached_graph("site", shape, cutoff, periodic=(True, False), device=device)
+    return slot_table(graph.edge_index, graph.offset, graph.num_nodes, (radius, radius))
+
+
+def batched_table(shape: tuple, cutoff: float, radius: int, graphs: int, device) -> Tensor:
+    """Neighbour table (`graphqd.models.offset_conv.slot_table`, kernel radius `radius`) of `graphs`
+    copies of the slab's site graph within `cutoff`, nodes numbered graph-major; the missing-neighbour
+    row moves to the end. The table of one slab is cached per lattice."""
+    table, N = _slab_table(tuple(shape), float(cutoff), int(radius), str(device)), shape[0] * shape[1]
     if graphs == 1:
         return table
     shifted = table[None] + N * torch.arange(graphs, device=device)[:, None, None]
@@ -139,17 +143,15 @@ class ForceFieldGraph(ForceField):
         self.convs = nn.ModuleList(OffsetConv(C, C, (1, 1), tied_flips=Y_REFLECTION, check_offsets=False)
                                    for _ in range(config["layers"]))
         self.readout = nn.Sequential(nn.SiLU(), nn.Linear(C, H), nn.SiLU(), nn.Linear(H, 1))
-        for conv in (self.descriptor, *self.convs):
-            conv.tables = {}   # neighbour tables per lattice, built on first use
         self.reach = config["cutoff"]
 
     def local_density(self, q, mu_left, mu_right, shape):
         B, device = mu_left.numel(), q.device
-        table = batched_table(self.descriptor, shape, self.config["cutoff"], B, device)
+        table = batched_table(shape, self.config["cutoff"], int(self.config["cutoff"]), B, device)
         h = self.descriptor.gather_forward(torch.stack([q, q * q], 1) if self.config["squares"] else q[:, None], table)
         h = self.embed(torch.cat([h, q[:, None], lead_features(shape, mu_left, mu_right).to(q.dtype)], 1))
         if len(self.convs):
-            table = batched_table(self.convs[0], shape, 1.5, B, device)
+            table = batched_table(shape, 1.5, 1, B, device)
             for conv in self.convs:
                 h = h + conv.gather_forward(F.silu(h), table)
         return self.readout(h)[:, 0]
@@ -233,8 +235,6 @@ class ForceFieldMLP(ForceField):
         centre, upper, lower = mirror_pairs(radius)
         for name, value in (("centre", centre), ("upper", upper), ("lower", lower)):
             self.register_buffer(name, value, persistent=False)
-        self.gather = OffsetConv(1, 1, (radius, radius), bias=False, check_offsets=False)  # its slot table only
-        self.gather.tables = {}
         self.reach = float(radius)
         size = len(centre) + 2 * len(upper) + (LEAD_FEATURES if config["lead_features"] else 0)
         widths = [size, *config["widths"]]
@@ -249,7 +249,7 @@ class ForceFieldMLP(ForceField):
 
     def descriptor(self, q: Tensor, shape: tuple, graphs: int) -> Tensor:
         """The symmetrised descriptor d of every site: (B·Ly·Lx, 113) for r = 6."""
-        table = batched_table(self.gather, shape, self.config["cutoff"], graphs, q.device)
+        table = batched_table(shape, self.config["cutoff"], int(self.config["cutoff"]), graphs, q.device)
         sites = torch.cat([q, q.new_zeros(1)])[table]                       # (N, (2r+1)²)
         plus, minus = sites[:, self.upper], sites[:, self.lower]
         sign = torch.sign((plus - minus).sum(1, keepdim=True))

@@ -146,14 +146,8 @@ class OffsetConv(MessagePassing):
 
     # --- the same layer by gathering through a neighbour table --------------------------
     def slot_table(self, edge_index: Tensor, offset: Tensor, num_nodes: int) -> Tensor:
-        """The source node of every (target, slot), the node itself in the centre slot and
-        `num_nodes` (a zero row) where the graph has no such edge: (num_nodes, num_slots) long.
-        Build it once per graph and reuse it with `gather_forward`."""
-        table = torch.full((num_nodes, self.num_slots), num_nodes, dtype=torch.long, device=edge_index.device)
-        table[edge_index[1], self.offset_to_slot(offset)] = edge_index[0]
-        if self.root_weight:
-            table[:, self.centre_slot] = torch.arange(num_nodes, device=edge_index.device)
-        return table
+        """`slot_table` of this layer's kernel (build it once per graph, reuse it with `gather_forward`)."""
+        return slot_table(edge_index, offset, num_nodes, self.kernel_radius, self.root_weight)
 
     def gather_forward(self, x: Tensor, table: Tensor) -> Tensor:
         """`forward` through a `slot_table`: one gather and one matrix product (no scatter)."""
@@ -198,6 +192,27 @@ class OffsetConv(MessagePassing):
         extra += "" if self.root_weight else ", root_weight=False"
         return (f"{self.__class__.__name__}({self.in_channels}, {self.out_channels}, "
                 f"kernel_radius={self.kernel_radius}{extra})")
+
+
+def slot_table(edge_index: Tensor, offset: Tensor, num_nodes: int, kernel_radius: Sequence[int],
+               centre: bool = True) -> Tensor:
+    """The source node of every (target, slot) of a kernel of `kernel_radius` (slots row-major, as in
+    `OffsetConv`): the node itself in the centre slot when `centre`, and `num_nodes` (a zero row)
+    where the graph has no such edge.
+
+    Shapes:
+        edge_index (2, E), offset (E, D) → (num_nodes, Π_a (2 r_a + 1)) long
+    """
+    size = [2 * int(r) + 1 for r in kernel_radius]
+    device = edge_index.device
+    radius = torch.tensor(list(kernel_radius), device=device)
+    strides = torch.tensor([math.prod(size[a + 1:]) for a in range(len(size))], device=device)
+    slots = ((offset.reshape(offset.size(0), -1).long() + radius) * strides).sum(1)
+    table = torch.full((num_nodes, math.prod(size)), num_nodes, dtype=torch.long, device=device)
+    table[edge_index[1], slots] = edge_index[0]
+    if centre:
+        table[:, math.prod(size) // 2] = torch.arange(num_nodes, device=device)
+    return table
 
 
 def _conv_radius(conv: nn.Module) -> tuple:
