@@ -6,9 +6,9 @@ exact steady-state density n and force (labels), and the lead chemical potential
 Force fields learn n: the force F = g(n − ½) − K Q − κ Σ_nn Q follows exactly
 (`graphqd.physics.negf`), so an error δn is a force error g δn.
 
-It plugs into the generic trainer as a one-step "rollout" with state key n: frame 0 is a
-placeholder (half filling, n = ½; the model reads Q and the leads, never the input state) and
-frame 1 the label. The runs of a split are read into memory once (a 32-run, 20 × 14 store is
+It plugs into the generic trainer as a one-step "rollout" with state key n: frame 0 is
+half filling, n = ½ (the model reads Q and the leads, never the input state), and frame 1 is
+the label. The runs of a split are read into memory once (a 32-run, 20 × 14 store is
 about 10 MB).
 """
 from __future__ import annotations
@@ -115,7 +115,7 @@ class ForceSamples(WindowDataset):
         return [self.window(r, int(k)) for r in runs for k in sorted(set(records))]
 
     def state_at(self, batch: Data, frame: int) -> dict[str, Tensor]:
-        """Frame 0: the placeholder n = ½; frame ≥ 1: the exact density."""
+        """Frame 0: half filling, n = ½ (not read by the model); frame ≥ 1: the exact density."""
         if frame == 0:
             return {K.DENSITY: torch.full_like(batch[K.DENSITY], 0.5)}
         return {K.DENSITY: batch[K.DENSITY]}

@@ -13,6 +13,7 @@ under dy → −dy) hold by construction; the column mirror with exchanged leads
 """
 from __future__ import annotations
 
+import abc
 import functools
 import math
 
@@ -36,7 +37,7 @@ COMMON_SCHEMA = {
 Y_REFLECTION = [(0,)]   # OffsetConv tying: offsets (dy, dx) and (−dy, dx) share a weight
 
 
-class ForceField(nn.Module):
+class ForceField(nn.Module, metaclass=abc.ABCMeta):
     """Shared frame: the state keys, normalisation and the mirror. Subclasses give
     `local_density(Q, mu_left, mu_right, shape) -> n`, all (B·Ly·Lx,) in normalised units."""
 
@@ -76,8 +77,9 @@ class ForceField(nn.Module):
             else normalised(q, mu_left, mu_right)
         return norm.get(K.DENSITY, "mean").to(out.dtype) + norm.get(K.DENSITY, "std").to(out.dtype) * out
 
+    @abc.abstractmethod
     def local_density(self, q: Tensor, mu_left: Tensor, mu_right: Tensor, shape: tuple) -> Tensor:
-        raise NotImplementedError
+        """Normalised n of every site of B slabs of `shape` from normalised q and the leads."""
 
     reach: float = 0.0   # radius (sites) of the neighbourhood a site's density depends on
 
