@@ -25,7 +25,7 @@ class Field:
 
     Args:
         kind: "int", "float", "bool", "str", "lattice" (an int or a pair of ints),
-            "floats"/"ints" (a list of numbers) or "any".
+            "floats"/"ints" (a list of numbers), "strs" (a list of strings, may be empty) or "any".
         default: value used when the key is absent; REQUIRED makes the key mandatory.
         choices: allowed values (for "str").
         minimum, maximum: inclusive bounds; `positive` demands > 0.
@@ -44,7 +44,8 @@ class Field:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         kinds = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
                  "lattice": "an integer or a list [Ly, Lx] of integers", "floats": "a list of numbers",
-                 "ints": "a list of integers", "any": "any value"}
+                 "ints": "a list of integers", "strs": "a list of strings",
+                 "any": "any value"}
         text = kinds[self.kind]
         bounds = []
         if self.positive:
@@ -80,6 +81,10 @@ class Field:
             if min(numbers) < (self.minimum if self.minimum is not None else 1):
                 fail()
             return numbers[0] if len(numbers) == 1 else numbers
+        if self.kind == "strs":
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                fail()
+            return list(value)
         if self.kind in ("floats", "ints"):
             if not isinstance(value, (list, tuple)) or not value:
                 fail()

@@ -118,7 +118,7 @@ def export_model(source: str, out: str) -> Checkpoint:
     """Write the model of checkpoint `source` to `out`: weights, normalisation, configs and step.
 
     The optimiser, scheduler, scaler and RNG states, which only resuming needs (two thirds of
-    a checkpoint's size with AdamW), are dropped; the training-data path keeps its file name
+    a checkpoint's size with AdamW), are dropped; the training-data paths keep their file names
     only. The file loads wherever a checkpoint file is taken (rollout, evaluate,
     train.init_from).
     """
@@ -126,6 +126,8 @@ def export_model(source: str, out: str) -> Checkpoint:
     dataset = dict(checkpoint.dataset)
     if dataset.get("path"):
         dataset["path"] = os.path.basename(dataset["path"])
+    if dataset.get("extra_paths"):
+        dataset["extra_paths"] = [os.path.basename(p) for p in dataset["extra_paths"]]
     model_only = replace(checkpoint, optimizer={}, scheduler={}, rng={}, scaler=None, dataset=dataset)
     _write(model_only, out)
     return model_only

@@ -70,5 +70,5 @@ def surrogate_samples(surrogate: Surrogate, data: str) -> WindowDataset:
     (one model step per sample, every start)."""
     with open_store(data) as handle:
         n_runs = run_count(handle)
-    config = dict(surrogate.config, data=dict(surrogate.config["data"], path=data))
+    config = dict(surrogate.config, data=dict(surrogate.config["data"], path=data, extra_paths=[]))
     return systems.dataset_for(config, range(n_runs), 1, rates=False, start_stride=1)

@@ -26,7 +26,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from graphqd.data.store import open_store
+from graphqd.data.mixture import StoreMixture
+from graphqd.data.store import open_store, run_count
 from graphqd.errors import ConfigError, GraphqdError
 from graphqd.models.registry import model_class
 
@@ -90,15 +91,31 @@ def of_store(path: str) -> System:
     return get(name, f"the system of '{path}'")
 
 
+def store_paths(config: dict) -> list[str]:
+    """The stores a training config reads: data.path, then data.extra_paths."""
+    return [config["data"]["path"], *config["data"].get("extra_paths", [])]
+
+
+def run_counts(config: dict) -> list[int]:
+    """Trajectories in each of the config's stores (`store_paths`)."""
+    counts = []
+    for path in store_paths(config):
+        with open_store(path) as handle:
+            counts.append(run_count(handle))
+    return counts
+
+
 def dataset_class(config: dict) -> type:
     """The `WindowDataset` class of data.path's system, which must be the system of the model
-    of training config `config`."""
-    name, path = config["model"]["name"], config["data"]["path"]
-    system = of_store(path)
-    dataset = system.load("dataset", f"'{path}' is a {system.name} store")
-    if system.name != model_class(name).system:
-        raise ConfigError(f"config key 'model.name' is {name!r}, a {model_class(name).system} model, but "
-                          f"data.path '{path}' holds {system.name} data")
+    of training config `config` and of every store in data.extra_paths."""
+    name = config["model"]["name"]
+    for key, path in zip(["data.path", *["data.extra_paths"] * len(config["data"].get("extra_paths", []))],
+                         store_paths(config)):
+        system = of_store(path)
+        dataset = system.load("dataset", f"'{path}' is a {system.name} store")
+        if system.name != model_class(name).system:
+            raise ConfigError(f"config key 'model.name' is {name!r}, a {model_class(name).system} model, but "
+                              f"{key} '{path}' holds {system.name} data")
     return dataset
 
 
@@ -109,4 +126,14 @@ def dataset_for(config: dict, runs, horizon: int, rates: bool = True, start_stri
     model, data = config["model"], config["data"]
     spec = model_class(model["name"]).graph_spec({k: v for k, v in model.items() if k != "name"})
     stride = data["start_stride"] if start_stride is None else start_stride
-    return dataset_class(config)(data["path"], runs, data["step"], horizon, spec, stride, rates)
+    cls = dataset_class(config)
+    if not data.get("extra_paths"):
+        return cls(data["path"], runs, data["step"], horizon, spec, stride, rates)
+    members, shares, first = [], [], 0
+    for path, count in zip(store_paths(config), run_counts(config)):
+        share = [int(r) for r in runs if first <= int(r) < first + count]
+        if share:
+            members.append(cls(path, [r - first for r in share], data["step"], horizon, spec, stride, rates))
+            shares.append(share)
+        first += count
+    return StoreMixture(members, shares)

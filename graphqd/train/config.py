@@ -13,6 +13,8 @@ from graphqd.models.registry import model_schema
 SECTIONS = {
     "data": {
         "path": Field("str", doc="the HDF5 store to train on"),
+        "extra_paths": Field("strs", [], doc="further stores trained on with data.path (same system and model "
+                             "step, lattice sizes may differ); their trajectories are numbered after data.path's"),
         "step": Field("int", 1, minimum=1, doc="k: stored snapshots per model step (Δt = k × stored spacing)"),
         "start_stride": Field("int", 1, minimum=1, doc="use every n-th snapshot as a window start"),
         "split": Field("floats", [0.8, 0.1, 0.1], minimum=0.0, maximum=1.0,

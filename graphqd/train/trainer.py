@@ -27,13 +27,12 @@ from tqdm import tqdm
 
 from graphqd import config as cfg
 from graphqd.data.splits import split_runs
-from graphqd.data.store import open_store, run_count
 from graphqd.errors import ConfigError, GraphqdError
 from graphqd.models.normalization import Normalization
 from graphqd.models.registry import build_model, validate_model_section
 from graphqd.runtime import checkpoint as ckpt
 from graphqd.runtime.rollout import rollout
-from graphqd.runtime.systems import dataset_class, dataset_for
+from graphqd.runtime.systems import dataset_class, dataset_for, run_counts
 from graphqd.train import distributed
 from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
 from graphqd.train.objective import RolloutObjective, input_noise
@@ -51,9 +50,8 @@ class TrainResult:
 
 
 def data_splits(config: dict) -> dict:
-    with open_store(config["data"]["path"]) as handle:
-        n_runs = run_count(handle)
-    return split_runs(n_runs, config["data"]["split"], config["data"]["split_seed"])
+    """Trajectories of each split, numbered over data.path and then data.extra_paths."""
+    return split_runs(sum(run_counts(config)), config["data"]["split"], config["data"]["split_seed"])
 
 
 def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict, str, ckpt.Checkpoint | None]:
@@ -213,6 +211,8 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         writer = SummaryWriter(run_dir)
     dataset_facts = {"system": train_set.system, "stored_dt": train_set.stored_dt, "step": train_set.step,
                      "path": os.path.abspath(config["data"]["path"]),
+                     **({"extra_paths": [os.path.abspath(p) for p in config["data"]["extra_paths"]]}
+                        if config["data"]["extra_paths"] else {}),
                      "lattice": getattr(train_set, "L", None), "splits": splits, "store": train_set.store_facts()}
 
     def save() -> str:
