@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
+from graphqd.models import band_conv
 from graphqd.models.dropout import ChannelDropout
 from graphqd.models.offset_conv import OffsetConv
 
@@ -47,14 +48,19 @@ class LatticeGraph:
         edge_index: (2, E) long, source → target.
         offset: (E, D) or (E,) integer offsets, source − target.
         graph_of_node: (N,) long, the graph of each node in a batch (channel dropout), or None.
+        band_shape: (chains, L, diagonals) when the nodes may be the bands of equal periodic
+            chains (`graphqd.models.band_conv`); checked against the edges before use.
     """
 
-    def __init__(self, edge_index: Tensor, offset: Tensor, graph_of_node: Tensor | None):
+    def __init__(self, edge_index: Tensor, offset: Tensor, graph_of_node: Tensor | None,
+                 band_shape: tuple[int, int, int] | None = None):
         self.edge_index = edge_index
         self.offset = offset if offset.dim() == 2 else offset.unsqueeze(1)  # (E,) → (E, 1), also for E = 0
         self.graph_of_node = graph_of_node
+        self.band_shape = band_shape
         self._within: dict[int, tuple[Tensor, Tensor]] = {}
         self._tables: dict[int, Tensor] = {}
+        self._sheared: dict[int, bool] = {}
 
     def within(self, radius: int) -> tuple[Tensor, Tensor]:
         """(edge_index, offset) of the edges with |offset| ≤ radius along every axis."""
@@ -68,6 +74,17 @@ class LatticeGraph:
         if radius not in self._tables:
             self._tables[radius] = conv.slot_table(*self.within(radius), num_nodes)
         return self._tables[radius]
+
+    def sheared(self, radius: int, conv: OffsetConv, num_nodes: int) -> bool:
+        """Whether `conv` may run as the dense sheared convolution of `band_conv`: the graph
+        is the band of equal periodic chains and its edges within `radius` are exactly the
+        band stencil (memoised per radius)."""
+        if self.band_shape is None or conv.dim != 2 or not band_conv.applies(*self.band_shape, radius):
+            return False
+        if radius not in self._sheared:
+            regular = band_conv.band_slot_table(*self.band_shape, radius, conv.root_weight, self.edge_index.device)
+            self._sheared[radius] = torch.equal(self.slot_table(radius, conv, num_nodes), regular)
+        return self._sheared[radius]
 
 
 class DenseConv(nn.Module):
@@ -93,8 +110,9 @@ class DenseConv(nn.Module):
 class GraphConv(nn.Module):
     """An :class:`OffsetConv` of kernel radius r applied to the edges of a :class:`LatticeGraph`
     within r, gathered through the graph's neighbour table (one table per radius and forward
-    pass, shared by the layers). Radius 0 is a per-node linear map (the 1×1 convolution)
-    without message passing.
+    pass, shared by the layers), or on the band of equal periodic chains as one dense sheared
+    ``conv2d`` (`graphqd.models.band_conv`, the same function). Radius 0 is a per-node linear
+    map (the 1×1 convolution) without message passing.
 
     Shapes:
         x (N, C_in), graph edges (2, E), offsets (E, dim) → (N, C_out)
@@ -111,6 +129,8 @@ class GraphConv(nn.Module):
         if self.radius == 0:
             out = x @ self.conv.weight[0]
             return out + self.conv.bias if self.conv.bias is not None else out
+        if graph.sheared(self.radius, self.conv, x.size(0)):
+            return band_conv.band_conv(self.conv, x, *graph.band_shape)
         return self.conv.gather_forward(x, graph.slot_table(self.radius, self.conv, x.size(0)))
 
 

@@ -71,13 +71,34 @@ class GraphPARC(HolsteinPARC):
         return HolsteinGraphSpec(site_cutoff=site_cutoff, band_radius=config["band_radius"], kernel_radius=reach)
 
     def context(self, batch, state: dict) -> tuple[LatticeGraph, LatticeGraph]:
+        """The site and band graphs of `batch`, kept while the same batch comes back: a rollout
+        calls the model on one batch at every step, and its edge masks and neighbour tables
+        are a sixth of a step at L = 256. The batch's graph tensors are compared by identity
+        (held here, so none can be freed and its address reused)."""
         graph_of_site = batch[K.GRAPH_OF_SITE] if K.GRAPH_OF_SITE in batch else None
+        key = (batch[K.SITE_EDGE_INDEX], batch[K.SITE_OFFSET], batch[K.BAND_EDGE_INDEX], batch[K.BAND_OFFSET],
+               batch[K.BAND_SITES], graph_of_site)
+        kept = getattr(self, "_kept_context", None)
+        if kept is not None and all(a is b for a, b in zip(kept[0], key)):
+            return kept[1]
         graph_of_band = graph_of_site[batch[K.BAND_SITES][:, 0]] if graph_of_site is not None else None
-        return (LatticeGraph(batch[K.SITE_EDGE_INDEX], batch[K.SITE_OFFSET], graph_of_site),
-                LatticeGraph(batch[K.BAND_EDGE_INDEX], batch[K.BAND_OFFSET], graph_of_band))
+        context = (LatticeGraph(batch[K.SITE_EDGE_INDEX], batch[K.SITE_OFFSET], graph_of_site),
+                   LatticeGraph(batch[K.BAND_EDGE_INDEX], batch[K.BAND_OFFSET], graph_of_band,
+                                band_shape(graph_of_site, batch[K.BAND_SITES].size(0), state[K.Q].size(0))))
+        self._kept_context = (key, context)
+        return context
 
     def apply_site(self, network: nn.Module, x: Tensor, context) -> Tensor:
         return network(x, context[0])
 
     def apply_band(self, network: nn.Module, x: Tensor, context) -> Tensor:
         return network(x, context[1])
+
+
+def band_shape(graph_of_site: Tensor | None, band_nodes: int, sites: int) -> tuple[int, int, int] | None:
+    """(chains, L, diagonals) if the batch's sites and band entries can be those of equal chains
+    (`LatticeGraph.sheared` checks the edges), else None."""
+    chains = int(graph_of_site.max()) + 1 if graph_of_site is not None and graph_of_site.numel() else 1
+    if sites % chains or band_nodes % sites:
+        return None
+    return chains, sites // chains, band_nodes // sites
