@@ -1,7 +1,8 @@
 """The `graphqd` command: one module per verb, each with `add_parser(subparsers)` and `run(args)`.
 
 Errors a user can cause are `GraphqdError`s: printed as one line, without a traceback,
-with exit status 2. An interrupt exits with status 130 and a hint to resume.
+with exit status 2; so is an error HDF5 raises reading a damaged store. An interrupt exits
+with status 130 and a hint to resume.
 """
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ def main(argv: list[str] | None = None) -> int:
         status = args.handler(args)
     except GraphqdError as exc:
         print(f"graphqd {args.verb}: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, KeyError, ValueError, RuntimeError, TypeError) as exc:
+        from graphqd.data.store import damaged_store
+        damaged = damaged_store(exc)
+        if damaged is None:
+            raise
+        print(f"graphqd {args.verb}: error: {damaged}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"graphqd {args.verb}: interrupted; what was written is kept, rerun the same command to resume",

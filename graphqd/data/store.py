@@ -23,14 +23,56 @@ from graphqd.errors import StoreError
 STRING = h5py.string_dtype()
 
 
+class StoreFile(h5py.File):
+    """An h5py File that, leaving a ``with`` block on an exception, tags the exception with its
+    file name (`damaged_store` names the file after the block has closed it)."""
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is not None and not hasattr(exc, "store_path"):
+            try:
+                exc.store_path = self.filename
+            except (AttributeError, TypeError, ValueError):  # closed already, or an exception without a __dict__
+                pass
+        return super().__exit__(exc_type, exc, tb)
+
+
 def _open(path: str, mode: str) -> h5py.File:
     try:
-        return h5py.File(path, mode)
+        # new files in the latest format: HDF5 checksums its metadata (superblock, object headers,
+        # attributes), so a damaged store fails to read instead of reading wrong shapes or values
+        return StoreFile(path, mode, **({"libver": "latest"} if mode == "w" else {}))
     except FileNotFoundError:
         raise StoreError(f"data file '{path}' does not exist") from None
     except OSError:
         raise StoreError(f"'{path}' is not a readable HDF5 file (truncated or foreign); "
                          "delete it and rerun the command that made it") from None
+
+
+def damaged_store(error: BaseException) -> StoreError | None:
+    """The one-line error for an exception HDF5 raised while reading a damaged file (flipped or
+    missing bytes past the header), naming the file from the h5py objects of the failing frames;
+    None when `error` did not come from h5py."""
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    if not any("h5py" in frame.f_code.co_filename for frame in frames):
+        return None
+    name = f"'{error.store_path}'" if hasattr(error, "store_path") else "an HDF5 store"
+    for frame in reversed(frames if not hasattr(error, "store_path") else []):
+        for value in frame.f_locals.values():
+            if isinstance(value, h5py.HLObject):
+                try:
+                    name = f"'{value.file.filename}'"
+                    break
+                except Exception:  # an object whose file is already closed names nothing
+                    continue
+        else:
+            continue
+        break
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return StoreError(f"{name} is damaged and cannot be read ({detail}); delete it and rerun the command "
+                      "that made it")
 
 
 def open_store(path: str, system: str | None = None, require_complete: bool = True) -> h5py.File:
@@ -54,6 +96,20 @@ def open_store(path: str, system: str | None = None, require_complete: bool = Tr
 def run_count(handle: h5py.File) -> int:
     """Number of trajectories in an open store (the length of its per-run arrays)."""
     return int(handle[next(k for k in handle if handle[k].attrs.get("per_run", False))].shape[0])
+
+
+def create_checked(group: h5py.Group, name: str, data: np.ndarray | None = None, shape=None, dtype=None,
+                   chunks=None) -> h5py.Dataset:
+    """A dataset with a Fletcher-32 checksum on every chunk (so HDF5 detects damaged data on
+    read); arrays shared by all runs are stored as one chunk. Empty arrays, which cannot be
+    chunked, and strings, which HDF5 cannot filter, are stored without."""
+    shape = data.shape if data is not None else shape
+    if data is not None and chunks is None and data.size and data.ndim:
+        chunks = data.shape
+    dtype = np.dtype(dtype if data is None else data.dtype)
+    chunked = chunks is not None and bool(np.prod(shape))
+    return group.create_dataset(name, shape=shape, dtype=dtype, data=data, chunks=chunks if chunked else None,
+                                fletcher32=chunked and dtype.kind != "O")  # HDF5 filters no variable-length data
 
 
 class StoreWriter:
@@ -91,11 +147,11 @@ class StoreWriter:
             for key, value in attrs.items():
                 f.attrs[key] = value
             for name, array in shared.items():
-                f.create_dataset(name, data=array)
+                create_checked(f, name, data=np.asarray(array))
             for name, (shape, dtype) in per_run.items():
                 chunk = (1,) + tuple(min(s, 256) if i == 0 else s for i, s in enumerate(shape))
-                dataset = f.create_dataset(name, shape=(runs_total, *shape), dtype=dtype,
-                                           chunks=chunk if runs_total > 0 and all(shape) else None)
+                dataset = create_checked(f, name, shape=(runs_total, *shape), dtype=dtype,
+                                         chunks=chunk if runs_total > 0 and all(shape) else None)
                 dataset.attrs["per_run"] = True
             f.flush()
 
@@ -191,17 +247,17 @@ def merge_shards(paths: Iterable[str], out: str) -> int:
                                  f"'{paths[k]}' overlaps another shard")
             position += int(handles[k].attrs["runs_total"])
         tmp = out + ".partial"
-        with h5py.File(tmp, "w") as dst:
+        with _open(tmp, "w") as dst:
             for key, value in first.attrs.items():
                 dst.attrs[key] = value
             dst.attrs.update({"runs_total": position, "runs_done": position, "run_offset": 0, "shard": "",
                               "complete": True})
             for name, source in first.items():
                 if not source.attrs.get("per_run", False):
-                    dst.create_dataset(name, data=source[()])
+                    create_checked(dst, name, data=source[()])
                     continue
-                target = dst.create_dataset(name, shape=(position, *source.shape[1:]), dtype=source.dtype,
-                                            chunks=source.chunks if position else None)
+                target = create_checked(dst, name, shape=(position, *source.shape[1:]), dtype=source.dtype,
+                                        chunks=source.chunks if position else None)
                 target.attrs["per_run"] = True
                 for k in order:
                     start, block = int(handles[k].attrs["run_offset"]), handles[k][name]

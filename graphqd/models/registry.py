@@ -55,14 +55,16 @@ def available() -> list[str]:
 
 def model_class(name: str) -> type:
     _load_all()
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:
         raise ConfigError(f"config key 'model.name' must be one of {', '.join(available())}, got {name!r}")
     return _REGISTRY[name]
 
 
 def model_schema(section: dict) -> dict:
     """Schema of a `model` section: its `name` chooses the class whose SCHEMA applies."""
-    if not isinstance(section, dict) or "name" not in section:
+    if not isinstance(section, dict):
+        raise ConfigError(f"config section 'model' must be a mapping with a key 'name', got {section!r}")
+    if "name" not in section:
         raise ConfigError(f"config key 'model.name' is missing; it must be one of {', '.join(available())}")
     cls = model_class(section["name"])
     return {"name": Field("str", choices=available()), **cls.SCHEMA}

@@ -11,6 +11,7 @@ import os
 import random
 import re
 import subprocess
+import zipfile
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -107,11 +108,26 @@ def find(path: str) -> str:
 def load(path: str, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Read the checkpoint at `path` (a file, or a run directory's latest)."""
     path = find(path)
+    damaged = _damaged_member(path)
+    if damaged:
+        raise GraphqdError(f"'{path}' is a damaged checkpoint (the CRC-32 of its record '{damaged}' fails); "
+                           "use another checkpoint of the run or retrain")
     try:  # arbitrary bytes fail inside torch.load in many ways (unpickling, zip, struct, decoding errors)
         payload: dict[str, Any] = torch.load(path, map_location=map_location, weights_only=True)
         return Checkpoint(**payload)
     except Exception as error:
         raise GraphqdError(f"'{path}' is not a readable graphqd checkpoint ({type(error).__name__})") from None
+
+
+def _damaged_member(path: str) -> str | None:
+    """The first record of a checkpoint (a zip archive, as torch.save writes) whose CRC-32 does
+    not match its bytes, which torch.load does not check; None when all match or the file is
+    not a zip archive (torch.load then says what it is)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip()
+    except Exception:  # not a zip archive, or headers zipfile cannot parse: torch.load reports it
+        return None
 
 
 def export_model(source: str, out: str) -> Checkpoint:
