@@ -38,9 +38,11 @@ class StoreFile(h5py.File):
 
 def _open(path: str, mode: str) -> h5py.File:
     try:
-        # new files in the latest format: HDF5 checksums its metadata (superblock, object headers,
-        # attributes), so a damaged store fails to read instead of reading wrong shapes or values
-        return StoreFile(path, mode, **({"libver": "latest"} if mode == "w" else {}))
+        # new files in the HDF5 1.8 format: it checksums the metadata (superblock, object headers,
+        # attributes), so a damaged store fails to read instead of reading wrong shapes or values;
+        # unlike the 1.10 format it sets no "open for writing" flag, which would lock out a store
+        # whose writer was killed until `h5clear` is run on it
+        return StoreFile(path, mode, **({"libver": "v108"} if mode == "w" else {}))
     except FileNotFoundError:
         raise StoreError(f"data file '{path}' does not exist") from None
     except OSError:

@@ -54,6 +54,13 @@ def data_splits(config: dict) -> dict:
     return split_runs(sum(run_counts(config)), config["data"]["split"], config["data"]["split_seed"])
 
 
+def _write_config(path: str, config: dict) -> None:
+    """config.yaml written atomically: a run killed while writing it keeps the old one."""
+    with open(path + ".tmp", "w") as fh:
+        fh.write(cfg.dump(config))
+    os.replace(path + ".tmp", path)
+
+
 def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict, str, ckpt.Checkpoint | None]:
     if resume is None:
         run_dir = config["log"]["run_dir"]
@@ -63,8 +70,7 @@ def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict,
         processes.barrier()  # every process has checked before the first one writes
         if processes.is_main:
             os.makedirs(run_dir, exist_ok=True)
-            with open(os.path.join(run_dir, "config.yaml"), "w") as fh:
-                fh.write(cfg.dump(config))
+            _write_config(os.path.join(run_dir, "config.yaml"), config)
         return config, run_dir, None
     run_dir = resume
     saved_path = os.path.join(run_dir, "config.yaml")
@@ -77,14 +83,14 @@ def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict,
     if changed:
         raise ConfigError(f"config key '{changed[0]}' differs from the run's config.yaml; a resumed run keeps its "
                           f"config (only {', '.join(RESUMABLE_CHANGES)} may change)")
-    checkpoint = ckpt.load(run_dir)
-    if checkpoint.step >= config["train"]["steps"]:
+    # a run killed before its first checkpoint starts again from step 0
+    checkpoint = ckpt.load(run_dir) if ckpt.list_checkpoints(run_dir) else None
+    if checkpoint is not None and checkpoint.step >= config["train"]["steps"]:
         raise GraphqdError(f"run '{run_dir}' already reached step {checkpoint.step} of train.steps = "
                            f"{config['train']['steps']}; raise train.steps (--set train.steps=N) to continue")
     processes.barrier()
     if processes.is_main:
-        with open(saved_path, "w") as fh:
-            fh.write(cfg.dump(config))
+        _write_config(saved_path, config)
     return config, run_dir, checkpoint
 
 
