@@ -1,5 +1,4 @@
 """The `graphqd` command end to end on tiny data, and its one-line errors."""
-import json
 
 import h5py
 import pytest
@@ -78,13 +77,3 @@ def test_bad_files_give_one_clear_line(cli, tmp_path, tiny_holstein_recipe):
     text = tmp_path / "text.h5"
     text.write_text("not hdf5")
     assert_clean_error(cli("export", text, "--out", tmp_path / "a.extxyz"), "not a readable HDF5 file")
-
-
-def test_bench_holstein_quick(cli, tmp_path):
-    out = tmp_path / "bench.json"
-    result = cli("bench", "holstein", "--quick", "--out", out)
-    assert result.returncode == 0, result.stderr
-    payload = json.loads(out.read_text())
-    assert payload["throughput"][0]["seconds_per_trajectory"] > 0
-    assert payload["max_abs_dQ_to_t20"] < 1e-6
-    assert "speedup" in result.stdout
