@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Shallow quench g 0.5 -> 0.8 on chains of every length: one model trained on L = 8 ... 64, rolled out at
+# L = 8 ... 1024 against the exact solver at the same L (experiment 8, redone).
+# Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
+# One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
+set -euo pipefail
+GQD=${GQD:-.venv/bin/graphqd}
+PY=${PY:-.venv/bin/python}
+HERE=experiments/holstein_parc
+RECIPE=datasets/holstein_shallow.yaml
+stage=${1:-all}
+mkdir -p data
+
+simulate() {  # OUT, then --set overrides of the shallow recipe
+  local out=$1; shift
+  local sets=()
+  for s in "$@"; do sets+=(--set "$s"); done
+  $GQD --threads 1 simulate holstein --config $RECIPE --out "$out" "${sets[@]}"
+}
+
+if [[ $stage == data || $stage == all ]]; then
+  # training: noisy quenches from each L's own ground state; at L = 64 also from g = 0.4, whose CDW seed is as
+  # small as a long chain's. rho is stored on the band |i - j| <= 7 (the models read <= 4).
+  simulate data/shallow_train.h5 trajectories=48 quench.q_noise=0.03 seed=0
+  simulate data/chains_L16.h5 lattice.L=16 trajectories=32 quench.q_noise=0.01 seed=16 storage.rho_band=7
+  simulate data/chains_L32.h5 lattice.L=32 trajectories=24 quench.q_noise=0.01 seed=32 storage.rho_band=7
+  simulate data/chains_L64.h5 lattice.L=64 trajectories=16 quench.q_noise=0.01 seed=64 storage.rho_band=7
+  simulate data/chains_L64_g04.h5 lattice.L=64 trajectories=16 quench.q_noise=0.01 quench.g_initial=0.4 \
+    seed=640 storage.rho_band=7
+  # the experiment: the clean quench from each L's own ground state, never seen in training
+  simulate data/chains_clean_L8.h5 trajectories=1 quench.q_noise=0.0
+  for L in 16 32 64 256; do
+    simulate data/chains_clean_L$L.h5 lattice.L=$L trajectories=1 quench.q_noise=0.0 storage.rho_band=7
+  done
+  simulate data/chains_clean_L1024.h5 lattice.L=1024 trajectories=1 quench.q_noise=0.0 storage.rho_band=7 \
+    integrator.t_final=32.0
+fi
+
+if [[ $stage == train || $stage == all ]]; then
+  $GQD train --config $HERE/shallow_chains_graph.yaml      # train.threads = 1 in the config
+fi
+
+if [[ $stage == eval || $stage == all ]]; then
+  # MODEL=NAME=CHECKPOINT (default: the run above); rollouts from t = 0 of each clean quench, rho kept on the band
+  MODEL=${MODEL:-chains_graph=runs/holstein_parc/shallow_chains_graph}
+  name=${MODEL%%=*}; ckpt=${MODEL#*=}
+  OUT=runs/holstein_parc/long_chains/$name
+  mkdir -p $OUT
+  args=()
+  for L in 8 16 32 64 256 1024; do
+    steps=2500; [[ $L == 1024 ]] && steps=400
+    rho=band; [[ $L == 8 ]] && rho=dense   # the model's band (radius 4) is the whole 8-site matrix
+    rm -f $OUT/L$L.h5
+    $GQD --threads 1 rollout --checkpoint $ckpt --data data/chains_clean_L$L.h5 --steps $steps --rho $rho \
+      --out $OUT/L$L.h5
+    args+=(--rollout "$name:$L=$OUT/L$L.h5,data/chains_clean_L$L.h5")
+  done
+  $PY $HERE/long_chains.py errors "${args[@]}" --steps 100 400 2500 --out $HERE/results/long_chains/errors_$name.json
+  $PY $HERE/long_chains.py plot --errors $HERE/results/long_chains/errors_$name.json --model $name \
+    --out $HERE/results/long_chains/phi_$name.png
+fi
