@@ -52,29 +52,32 @@ def _open(path: str, mode: str) -> h5py.File:
 
 def damaged_store(error: BaseException) -> StoreError | None:
     """The one-line error for an exception HDF5 raised while reading a damaged file (flipped or
-    missing bytes past the header), naming the file from the h5py objects of the failing frames;
-    None when `error` did not come from h5py."""
+    missing bytes past the header), naming the file (tagged by `StoreFile`, or found among the
+    open h5py objects of the failing frames); None when `error` did not come from h5py."""
     frames, tb = [], error.__traceback__
     while tb is not None:
         frames.append(tb.tb_frame)
         tb = tb.tb_next
     if not any("h5py" in frame.f_code.co_filename for frame in frames):
         return None
-    name = f"'{error.store_path}'" if hasattr(error, "store_path") else "an HDF5 store"
-    for frame in reversed(frames if not hasattr(error, "store_path") else []):
-        for value in frame.f_locals.values():
-            if isinstance(value, h5py.HLObject):
-                try:
-                    name = f"'{value.file.filename}'"
-                    break
-                except Exception:  # an object whose file is already closed names nothing
-                    continue
-        else:
-            continue
-        break
+    path = getattr(error, "store_path", None)
+    for frame in reversed(frames):
+        if path is not None:
+            break
+        path = next((name for value in frame.f_locals.values() if (name := _file_name(value))), None)
     detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return StoreError(f"{name} is damaged and cannot be read ({detail}); delete it and rerun the command "
-                      "that made it")
+    return StoreError(f"{f'{path!r}' if path else 'an HDF5 store'} is damaged and cannot be read ({detail}); "
+                      "delete it and rerun the command that made it")
+
+
+def _file_name(value) -> str | None:
+    """The file name of an open h5py object, else None."""
+    if not isinstance(value, h5py.HLObject):
+        return None
+    try:
+        return value.file.filename
+    except Exception:  # closed: its file is gone
+        return None
 
 
 def open_store(path: str, system: str | None = None, require_complete: bool = True) -> h5py.File:

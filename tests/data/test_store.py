@@ -103,3 +103,27 @@ def test_foreign_truncated_and_wrong_system_files(tmp_path):
         open_store(str(path), "wave")
     with pytest.raises(StoreError, match="shard"):
         store_module.shard_range(10, "3/3")
+
+
+def test_damaged_store_names_the_file_of_the_failing_read(tmp_path):
+    path = str(tmp_path / "s.h5")
+    with h5py.File(path, "w") as handle:
+        handle["x"] = np.zeros(3)
+    handle = h5py.File(path, "r")  # an open handle, as a dataset keeps one: found in the failing frame
+    try:
+        handle["missing"]
+    except KeyError as error:
+        message = str(store_module.damaged_store(error))
+    handle.close()
+    assert repr(path) in message and "damaged" in message
+    with pytest.raises(KeyError) as caught:
+        with open_store(_tiny(tmp_path)) as store:
+            store["missing"]
+    assert caught.value.store_path.endswith("tiny.h5")  # tagged on leaving the with block
+    assert store_module.damaged_store(ValueError("not from HDF5")) is None
+
+
+def _tiny(tmp_path):
+    path = str(tmp_path / "tiny.h5")
+    recipe.generate(cfg.validate(TINY_HOLSTEIN, recipe.SCHEMA), path, torch.device("cpu"))
+    return path
