@@ -59,3 +59,13 @@ if [[ $stage == eval || $stage == all ]]; then
   $PY $HERE/long_chains.py plot --errors $HERE/results/long_chains/errors_$name.json --model $name \
     --out $HERE/results/long_chains/phi_$name.png
 fi
+
+if [[ $stage == data16 ]]; then
+  # for models with band radius 16: chains of L >= 64 (2r + 1 <= L), rho stored on |i - j| <= 16, and the growth
+  # from the tiny CDW seeds of long chains (L = 128 and 256 from their own g = 0.5 ground states)
+  simulate data/chains16_L64.h5 lattice.L=64 trajectories=16 quench.q_noise=0.01 seed=1064 storage.rho_band=16
+  simulate data/chains16_L64_g04.h5 lattice.L=64 trajectories=16 quench.q_noise=0.01 quench.g_initial=0.4 \
+    seed=1640 storage.rho_band=16
+  simulate data/chains16_L128.h5 lattice.L=128 trajectories=8 quench.q_noise=0.003 seed=1128 storage.rho_band=16
+  simulate data/chains16_L256.h5 lattice.L=256 trajectories=4 quench.q_noise=0.001 seed=1256 storage.rho_band=16
+fi

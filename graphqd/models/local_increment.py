@@ -57,6 +57,7 @@ class LocalIncrement(nn.Module):
     """Local increment model for Holstein chains (reference model of the training loop)."""
 
     system = "holstein"
+    GRAPH_KEYS = ("band_radius",)  # the band graph grows with it, the weights do not (train.init_from)
     SCHEMA = {
         "width": Field("int", 16, minimum=1, doc="hidden channels"),
         "depth": Field("int", 2, minimum=1, doc="hidden OffsetConv layers per network"),

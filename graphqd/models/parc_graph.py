@@ -50,6 +50,7 @@ class GraphPARC(HolsteinPARC):
     ``tie_inversion``.
     """
 
+    GRAPH_KEYS = ("band_radius",)  # the band graph grows with it, the weights do not (train.init_from)
     SCHEMA = {
         **PARC_SCHEMA,
         "band_radius": Field("int", 4, minimum=0, doc="ρ entries with d(i, j) <= band_radius are modelled"),

@@ -29,7 +29,7 @@ from graphqd import config as cfg
 from graphqd.data.splits import split_runs
 from graphqd.errors import ConfigError, GraphqdError
 from graphqd.models.normalization import Normalization
-from graphqd.models.registry import build_model, validate_model_section
+from graphqd.models.registry import build_model, model_class, validate_model_section
 from graphqd.runtime import checkpoint as ckpt
 from graphqd.runtime.rollout import rollout
 from graphqd.runtime.systems import dataset_class, dataset_for, run_counts
@@ -95,15 +95,19 @@ def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict,
 
 
 def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
-    """The checkpoint named by train.init_from, checked to fit this run's model and model step."""
+    """The checkpoint named by train.init_from, checked to fit this run's model and model step (a model
+    class's GRAPH_KEYS, which change its graphs and not its weights, may differ)."""
     source = config["train"]["init_from"]
     if not source:
         return None
     initial = ckpt.load(source)
-    changed = differences(validate_model_section(initial.config["model"]), config["model"], "model.")
+    # keys that shape only the graphs a model reads (e.g. the band radius of ρ) may change: the weights fit
+    graph_only = {f"model.{key}" for key in getattr(model_class(config["model"]["name"]), "GRAPH_KEYS", ())}
+    changed = [key for key in differences(validate_model_section(initial.config["model"]), config["model"], "model.")
+               if key not in graph_only]
     if changed:
         raise ConfigError(f"config key '{changed[0]}' differs from the model of train.init_from '{source}'; "
-                          f"fine-tuning needs the same model config")
+                          f"fine-tuning needs the same model config (graph keys {sorted(graph_only)} may differ)")
     if not math.isclose(initial.normalization["dt"], dt, rel_tol=1e-9):
         raise ConfigError(f"config key 'train.init_from': '{source}' was trained with model step "
                           f"{initial.normalization['dt']:g}, this run's data give {dt:g}")

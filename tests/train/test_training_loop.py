@@ -133,6 +133,15 @@ def test_export_model_and_fine_tune(store, tmp_path):
     assert after.step == 2 and after.normalization == slim.normalization
     assert all(torch.allclose(slim.model[k].float(), after.model[k].float(), atol=1e-6) for k in slim.model)
 
+    # the band radius shapes the graphs, not the weights: a model of a wider band starts from these weights
+    wider_band = base_config(store, tmp_path / "wider_band", steps=1, init_from=str(exported))
+    wider_band["model"]["band_radius"] = 3
+    wider_band["optim"]["lr"] = 1e-12
+    train(wider_band)
+    banded = ckpt.load(str(tmp_path / "wider_band"))
+    assert banded.config["model"]["band_radius"] == 3
+    assert all(torch.allclose(slim.model[k].float(), banded.model[k].float(), atol=1e-6) for k in slim.model)
+
     wider = base_config(store, tmp_path / "wider", init_from=str(exported))
     wider["model"]["width"] = 16
     with pytest.raises(ConfigError, match="model.width"):
