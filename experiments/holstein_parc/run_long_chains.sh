@@ -69,3 +69,7 @@ if [[ $stage == data16 ]]; then
   simulate data/chains16_L128.h5 lattice.L=128 trajectories=8 quench.q_noise=0.003 seed=1128 storage.rho_band=16
   simulate data/chains16_L256.h5 lattice.L=256 trajectories=4 quench.q_noise=0.001 seed=1256 storage.rho_band=16
 fi
+
+if [[ $stage == train16 ]]; then
+  $GQD train --config $HERE/shallow_chains16_graph.yaml     # needs the `train` stage's run (its step-1,000 checkpoint)
+fi
