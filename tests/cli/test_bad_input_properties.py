@@ -179,12 +179,20 @@ def files(tmp_path_factory):
     return {"store": store, "checkpoint": result.checkpoint, "wave": wave_store}
 
 
-def corrupted(data: bytes, draw_cut, flips) -> bytes:
-    data = bytearray(data[:draw_cut] if draw_cut is not None else data)
+def corrupted_copy(source: str, folder: str, name: str, corruption) -> str:
+    """A copy of `source` in `folder`, cut at an offset and/or with bits flipped."""
+    cut, flips = corruption
+    assume(cut is not None or flips)
+    with open(source, "rb") as fh:
+        data = bytearray(fh.read())
+    data = data[:cut] if cut is not None else data
     for position, bit in flips:
         if data:
             data[position % len(data)] ^= 1 << bit
-    return bytes(data)
+    path = os.path.join(folder, name)
+    with open(path, "wb") as fh:
+        fh.write(bytes(data))
+    return path
 
 
 CORRUPTION = st.tuples(st.one_of(st.none(), st.integers(0, 10 ** 6)),
@@ -194,12 +202,8 @@ CORRUPTION = st.tuples(st.one_of(st.none(), st.integers(0, 10 ** 6)),
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(corruption=CORRUPTION, verb=st.sampled_from(["export", "rollout", "evaluate", "merge"]))
 def test_corrupted_stores(files, capsys, corruption, verb):
-    cut, flips = corruption
-    assume(cut is not None or flips)
     with tempfile.TemporaryDirectory() as folder:
-        bad = os.path.join(folder, "bad.h5")
-        with open(files["store"], "rb") as fh, open(bad, "wb") as out:
-            out.write(corrupted(fh.read(), cut, flips))
+        bad = corrupted_copy(files["store"], folder, "bad.h5", corruption)
         args = {"export": ["export", bad, "--trajectory", 0, "--out", os.path.join(folder, "a.extxyz")],
                 "rollout": ["rollout", "--checkpoint", files["checkpoint"], "--data", bad, "--steps", 2,
                             "--out", os.path.join(folder, "r.h5")],
@@ -214,12 +218,8 @@ def test_corrupted_stores(files, capsys, corruption, verb):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(corruption=CORRUPTION, verb=st.sampled_from(["rollout", "export", "init_from"]))
 def test_corrupted_checkpoints(files, capsys, corruption, verb):
-    cut, flips = corruption
-    assume(cut is not None or flips)
     with tempfile.TemporaryDirectory() as folder:
-        bad = os.path.join(folder, "bad.pt")
-        with open(files["checkpoint"], "rb") as fh, open(bad, "wb") as out:
-            out.write(corrupted(fh.read(), cut, flips))
+        bad = corrupted_copy(files["checkpoint"], folder, "bad.pt", corruption)
         if verb == "init_from":
             config = copy.deepcopy(TRAINING)
             config["data"].update(path=files["store"], split=[0.6, 0.2, 0.2])
