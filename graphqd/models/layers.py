@@ -41,8 +41,9 @@ def activation(name: str) -> nn.Module:
 
 
 class LatticeGraph:
-    """Edges of a lattice graph with the subsets of edges within each kernel radius (memoised
-    for one forward pass, so stacked layers of equal radius share one mask).
+    """Edges of a lattice graph with the subsets of edges within each kernel radius and their
+    neighbour tables, memoised per radius: stacked layers of equal radius share them, and a
+    model that keeps the graph for a batch (graph PARC during a rollout) builds them once.
 
     Args:
         edge_index: (2, E) long, source → target.
@@ -109,8 +110,8 @@ class DenseConv(nn.Module):
 
 class GraphConv(nn.Module):
     """An :class:`OffsetConv` of kernel radius r applied to the edges of a :class:`LatticeGraph`
-    within r, gathered through the graph's neighbour table (one table per radius and forward
-    pass, shared by the layers), or on the band of equal periodic chains as one dense sheared
+    within r, gathered through the graph's neighbour table (one table per radius, shared by the
+    layers), or on the band of equal periodic chains as one dense sheared
     ``conv2d`` (`graphqd.models.band_conv`, the same function). Radius 0 is a per-node linear
     map (the 1×1 convolution) without message passing.
 
