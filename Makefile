@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 TORCH_CPU ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo bench docs clean
 
 setup: $(STAMP)
 
@@ -28,8 +28,11 @@ test: setup
 demo: setup
 	$(VENV)/bin/graphqd demo --out demo_output
 
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
+
 bench: setup
 	$(VENV)/bin/graphqd bench holstein --out bench_holstein.json
 
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache
+	rm -rf $(VENV) demo_output site .pytest_cache

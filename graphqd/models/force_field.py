@@ -130,8 +130,9 @@ class ForceFieldGraph(ForceField):
 
     SCHEMA = {**COMMON_SCHEMA,
               "cutoff": Field("float", 6.0, positive=True, doc="radius of the descriptor (the paper: 6)"),
-              "channels": Field("int", 32, minimum=1),
-              "hidden": Field("int", 64, minimum=1),
+              "channels": Field("int", 32, minimum=1, doc="channels of the descriptor and of each site's features "
+                                                          "in the message-passing layers"),
+              "hidden": Field("int", 64, minimum=1, doc="hidden width of the embedding and read-out MLPs"),
               "layers": Field("int", 2, minimum=0, doc="nearest-neighbour message-passing layers after the descriptor"),
               "squares": Field("bool", False, doc="the descriptor also reads q² (the local amplitude of the lattice "
                                                   "distortion)")}
@@ -169,7 +170,7 @@ class ForceFieldCNN(ForceField):
     """
 
     SCHEMA = {**COMMON_SCHEMA,
-              "channels": Field("int", 32, minimum=1),
+              "channels": Field("int", 32, minimum=1, doc="channels of every 3 x 3 convolution"),
               "depth": Field("int", 7, minimum=1, doc="3 x 3 convolutions (receptive field radius)")}
 
     def __init__(self, config: dict, normalization: Normalization):

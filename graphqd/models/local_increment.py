@@ -64,7 +64,9 @@ class LocalIncrement(nn.Module):
         "kernel_radius": Field("int", 1, minimum=1, doc="offsets per layer, in sites (and band indices)"),
         "band_radius": Field("int", 4, minimum=0, doc="ρ entries with d(i, j) <= band_radius are modelled"),
         "dropout": Field("float", 0.0, minimum=0.0, maximum=0.9, doc="channel-wise dropout"),
-        "integrator": Field("str", "increment", choices=["increment", "euler"]),
+        "integrator": Field("str", "increment", choices=["increment", "euler"],
+                            doc="increment: the networks predict the normalised k-step increment; euler: they "
+                                "predict du/dt, u' = u + Δt·du/dt (with the derivative loss)"),
     }
 
     def __init__(self, config: dict, normalization: Normalization):

@@ -73,7 +73,8 @@ PARC_SCHEMA = {
     "kernel_radius": Field("int", 1, minimum=1, doc="radius of block and final convolutions (1: 3×3)"),
     "wide_kernel_radius": Field("int", 3, minimum=0, doc="radius of the wide convolution (3: the paper's 7×7)"),
     "dropout": Field("float", 0.0, minimum=0.0, maximum=0.9, doc="channel-wise dropout probability"),
-    "activation": Field("str", "relu", choices=sorted(ACTIVATIONS)),
+    "activation": Field("str", "relu", choices=sorted(ACTIVATIONS),
+                        doc="activation of the hidden layers of each network (the paper: relu)"),
     "q_embedding": Field("str", "pair", choices=["pair", "diagonal"],
                          doc="Q in F_rho: (Q_i, Q_j) on every entry, or Q_i on the diagonal only"),
     "hermitian_projection": Field("bool", True, doc="project the rho rate and increment onto Hermitian, "

@@ -41,7 +41,8 @@ class RecurrentCNN(nn.Module):
                              doc="Q and P on the diagonal, or (Q_i, Q_j, P_i, P_j) on every entry"),
         "hermitian_projection": Field("bool", False, doc="project the rho increment onto Hermitian, traceless "
                                                          "matrices"),
-        "padding": Field("str", "circular", choices=["circular", "zeros"]),
+        "padding": Field("str", "circular", choices=["circular", "zeros"],
+                         doc="padding of the convolutions over the L x L image; circular: periodic chains"),
     }
 
     def __init__(self, config: dict, normalization: Normalization):

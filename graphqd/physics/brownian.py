@@ -58,12 +58,15 @@ def simulate(Q0: torch.Tensor, force_fn: Callable, dt: float, gamma: float, temp
 
     Args:
         force_fn: Q -> F or Q -> (F, extras dict), batched over the leading dims of Q.
-        dt, gamma, temperature: time step, damping gamma > 0 and bath temperature k_B T >= 0.
+        dt: time step.
+        gamma: damping, > 0.
+        temperature: bath temperature k_B T >= 0.
         record_every: record every k-th step (times t0 + j k dt).
         generator: a torch.Generator on Q0's device (one stream for the whole batch), or one
             generator per run along Q0's first dim (then a batched run equals the single runs).
-        t0: time of Q0; record_initial: include Q0 as the first record (False when continuing a
-            trajectory in chunks: pass the last Q, the same generator and t0 = last time).
+        t0: time of Q0.
+        record_initial: include Q0 as the first record (False when continuing a trajectory in
+            chunks: pass the last Q, the same generator and t0 = last time).
         callback: called as callback(step, Q) after each recorded step (progress, checkpoints).
 
     Returns:

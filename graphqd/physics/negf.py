@@ -74,7 +74,8 @@ class NEGFParams:
     """Parameters of the biased Holstein lattice with two wide-band leads (DESIGN.md 3.3).
 
     Args:
-        Lx, Ly: lattice size; sites are indexed (y, x), Q has shape (..., Ly, Lx).
+        Lx: lattice columns, along the bias (open, leads on the first and last).
+        Ly: lattice rows (periodic or open); sites are indexed (y, x), Q has shape (..., Ly, Lx).
         hopping: nearest-neighbour hopping t.
         g: electron-lattice coupling.
         stiffness: on-site spring constant K.

@@ -79,8 +79,9 @@ def packet(x: torch.Tensor, X0, S0, E0) -> torch.Tensor:
 
     Args:
         x: grid (X,).
-        X0, S0, E0: centre, width and mean kinetic energy; floats or tensors that
-            broadcast together (batch shape ``...``).
+        X0: centre; a float or a tensor that broadcasts with S0 and E0 (batch shape ``...``).
+        S0: width > 0, likewise.
+        E0: mean kinetic energy >= 0, likewise.
 
     Shapes: output (..., X) complex128.
     """

@@ -15,21 +15,25 @@ from graphqd.errors import ConfigError
 from graphqd.physics import holstein
 
 SCHEMA = {
-    "system": Field("str", choices=["holstein"]),
-    "seed": Field("int", 0, minimum=0),
-    "trajectories": Field("int", minimum=1),
+    "system": Field("str", choices=["holstein"], doc="must match the command's SYSTEM (filled in from it when "
+                                                     "absent)"),
+    "seed": Field("int", 0, minimum=0, doc="base seed: the random draws of run k (initial noise or state, random "
+                                           "phase) are seeded by (seed, k) alone"),
+    "trajectories": Field("int", minimum=1, doc="number of runs in the store"),
     "lattice": {
         "L": Field("lattice", 8, minimum=2, doc="chain length, or [Ly, Lx]"),
-        "boundary": Field("str", "periodic", choices=["periodic", "open"]),
+        "boundary": Field("str", "periodic", choices=["periodic", "open"], doc="boundary of the chain (or of both "
+                                                                             "axes of the square lattice)"),
     },
     "model": {
-        "hopping": Field("float", 1.0),
-        "omega": Field("float", 0.4, positive=True),
-        "stiffness": Field("float", 0.4, positive=True),
+        "hopping": Field("float", 1.0, doc="nearest-neighbour hopping t"),
+        "omega": Field("float", 0.4, positive=True, doc="bare phonon frequency Ω (the mass is m = K/Ω²)"),
+        "stiffness": Field("float", 0.4, positive=True, doc="on-site spring constant K"),
     },
     "quench": {
-        "g_initial": Field("float", 0.0),
-        "g_final": Field("float", 2.0),
+        "g_initial": Field("float", 0.0, doc="electron-phonon coupling g of the ground state before the quench "
+                                             "(initial.kind quench)"),
+        "g_final": Field("float", 2.0, doc="electron-phonon coupling g the dynamics runs with (after the quench)"),
         "q_noise": Field("float", 1.0e-4, minimum=0.0, doc="std of the Gaussian noise added to Q at t = 0"),
         "p_noise": Field("float", 0.0, minimum=0.0, doc="std of the Gaussian noise added to P at t = 0"),
         "rho": Field("str", "ground", choices=["ground", "noisy_q"],
@@ -39,14 +43,16 @@ SCHEMA = {
     "initial": {
         "kind": Field("str", "quench", choices=["quench", "random"],
                       doc="quench: ground state at g_initial plus noise; random: arbitrary nonequilibrium"),
-        "q_scale": Field("float", 1.0, minimum=0.0),
-        "p_scale": Field("float", 1.0, minimum=0.0),
-        "disorder": Field("float", 2.0, minimum=0.0),
+        "q_scale": Field("float", 1.0, minimum=0.0, doc="kind random: std of Q in units of Q* = g_final/K "
+                                                        "(Q* = 1 when g_final = 0)"),
+        "p_scale": Field("float", 1.0, minimum=0.0, doc="kind random: std of P in units of mΩQ*"),
+        "disorder": Field("float", 2.0, minimum=0.0, doc="kind random: rho is the half-filled Fermi sea of h₀ plus "
+                                                         "on-site disorder W_i ~ U(−disorder, disorder)"),
     },
     "integrator": {
-        "dt": Field("float", 0.08, positive=True),
-        "substeps": Field("int", 8, minimum=1),
-        "t_final": Field("float", 200.0, positive=True),
+        "dt": Field("float", 0.08, positive=True, doc="time between stored snapshots"),
+        "substeps": Field("int", 8, minimum=1, doc="RK4 steps per stored snapshot (internal step dt/substeps)"),
+        "t_final": Field("float", 200.0, positive=True, doc="time of the last snapshot (a whole multiple of dt)"),
         "discard": Field("float", 0.0, minimum=0.0, doc="time integrated after the quench before the first stored "
                                                         "snapshot (a whole number of internal steps dt/substeps)"),
         "random_phase": Field("bool", False, doc="each run also integrates a random number of internal steps in "
@@ -54,7 +60,9 @@ SCHEMA = {
                                                  "phase)"),
     },
     "storage": {
-        "dtype": Field("str", "float32", choices=["float32", "float64"]),
+        "dtype": Field("str", "float32", choices=["float32", "float64"],
+                       doc="precision of the stored Q, P (rho complex64 or complex128); the integration runs in "
+                           "float64"),
         "batch": Field("int", 64, minimum=1, doc="trajectories simulated and written per block"),
         "rho_band": Field("int", -1, minimum=-1, doc="-1: rho stored dense (L x L); r >= 0: only rho_ij with chain "
                                                      "distance <= r, as rho_band (graphqd.data.density_band)"),

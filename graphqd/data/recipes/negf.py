@@ -32,19 +32,21 @@ from graphqd.physics import brownian, negf
 _DEFAULT = {f.name: f.default for f in fields(negf.NEGFParams) if f.default is not f.default_factory}
 
 SCHEMA = {
-    "system": Field("str", choices=["negf"]),
-    "seed": Field("int", 0, minimum=0),
-    "trajectories": Field("int", 1, minimum=1),
+    "system": Field("str", choices=["negf"], doc="must match the command's SYSTEM (filled in from it when absent)"),
+    "seed": Field("int", 0, minimum=0, doc="base seed: the initial noise and the Langevin noise of run k are "
+                                           "seeded by (seed, k) alone"),
+    "trajectories": Field("int", 1, minimum=1, doc="number of runs in the store"),
     "lattice": {
         "Lx": Field("int", 40, minimum=1, doc="columns, between the leads (open)"),
         "Ly": Field("int", 30, minimum=1, doc="rows (periodic when periodic_y)"),
-        "periodic_y": Field("bool", True),
+        "periodic_y": Field("bool", True, doc="periodic boundary in y (x is always open, between the leads)"),
     },
     "model": {
-        "hopping": Field("float", _DEFAULT["hopping"]),
-        "g": Field("float", _DEFAULT["g"]),
-        "stiffness": Field("float", _DEFAULT["stiffness"], positive=True),
-        "kappa": Field("float", _DEFAULT["kappa"]),
+        "hopping": Field("float", _DEFAULT["hopping"], doc="nearest-neighbour hopping t"),
+        "g": Field("float", _DEFAULT["g"], doc="electron-lattice coupling g (on-site term −g Q_i of h(Q))"),
+        "stiffness": Field("float", _DEFAULT["stiffness"], positive=True, doc="on-site spring constant K"),
+        "kappa": Field("float", _DEFAULT["kappa"], doc="nearest-neighbour lattice coupling κ "
+                                                       "(energy κ Σ_⟨ij⟩ Q_i Q_j)"),
     },
     "leads": {
         "gamma": Field("float", _DEFAULT["gamma_lead"], positive=True, doc="wide-band broadening Γ"),
@@ -52,17 +54,18 @@ SCHEMA = {
         "gate": Field("str", "symmetric", choices=["symmetric", "left"],
                       doc="symmetric: μ_L,R = μ ± V/2; left: the right electrode stays at μ and the left one "
                           "is gated to μ + V (one gated electrode, as in the paper)"),
-        "mu": Field("float", _DEFAULT["mu"]),
+        "mu": Field("float", _DEFAULT["mu"], doc="lead chemical potential μ (0: half filling); see gate"),
         "temperature": Field("float", _DEFAULT["temperature"], minimum=0.0, doc="lead electron temperature"),
     },
     "initial": {
         "q_noise": Field("float", 0.0, minimum=0.0, doc="std of Gaussian noise added to the checkerboard CDW"),
     },
     "dynamics": {
-        "dt": Field("float", 0.1, positive=True),
+        "dt": Field("float", 0.1, positive=True, doc="Euler–Maruyama step of the overdamped Langevin dynamics"),
         "damping": Field("float", 0.2, positive=True, doc="γ"),
         "temperature": Field("float", 0.1, minimum=0.0, doc="k_B T of the lattice bath"),
-        "t_final": Field("float", 100.0, positive=True),
+        "t_final": Field("float", 100.0, positive=True, doc="duration of a run: a whole number of dt steps, "
+                                                             "divisible by record_every"),
         "record_every": Field("int", 10, minimum=1, doc="steps between stored snapshots"),
     },
     "force": {
@@ -78,7 +81,8 @@ SCHEMA = {
         "q_noise": Field("floats", None, minimum=0.0, doc="initial noise of the runs (replaces initial.q_noise)"),
     },
     "storage": {
-        "dtype": Field("str", "float32", choices=["float32", "float64"]),
+        "dtype": Field("str", "float32", choices=["float32", "float64"],
+                       doc="precision of the stored Q, n, force and current"),
         "batch": Field("int", 4, minimum=1, doc="runs written together (one block of the store)"),
         "chunk_records": Field("int", 10, minimum=1, doc="snapshots per written (resumable) chunk"),
     },

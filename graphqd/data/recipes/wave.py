@@ -15,10 +15,12 @@ from graphqd.errors import ConfigError
 from graphqd.physics import schrodinger, wave_panel
 
 SCHEMA = {
-    "system": Field("str", choices=["wave"]),
+    "system": Field("str", choices=["wave"], doc="must match the command's SYSTEM (filled in from it when absent)"),
     "seed": Field("int", 0, minimum=0, doc="recorded; the curriculum and panel are fixed by their own seeds"),
     "runs": {
-        "set": Field("str", "curriculum", choices=["curriculum", "panel", "custom"]),
+        "set": Field("str", "curriculum", choices=["curriculum", "panel", "custom"],
+                     doc="curriculum: the barrier training runs; panel: the named test cases; custom: one packet "
+                         "against runs.potential"),
         "start": Field("int", 0, minimum=0, doc="first run of the set"),
         "step": Field("int", 1, minimum=1, doc="take every step-th run"),
         "count": Field("int", 0, minimum=0, doc="number of runs; 0 takes all that remain"),
@@ -28,18 +30,24 @@ SCHEMA = {
         "E0": Field("float", 5.0, minimum=0.0, doc="set custom: packet energy"),
     },
     "grid": {
-        "points": Field("int", 1024, minimum=4),
-        "length": Field("float", 100.0, positive=True),
+        "points": Field("int", 1024, minimum=4, doc="grid points N_x of the periodic box (even)"),
+        "length": Field("float", 100.0, positive=True, doc="box length L_x; Δx = length/points"),
     },
     "integrator": {
-        "dt": Field("float", 0.1, positive=True),
-        "t_final": Field("float", 50.0, positive=True),
-        "laplacian": Field("str", "fd3", choices=list(schrodinger.LAPLACIANS)),
-        "propagator": Field("str", "split", choices=list(schrodinger.PROPAGATORS)),
-        "internal_dt": Field("float", 0.0005, positive=True),
+        "dt": Field("float", 0.1, positive=True, doc="time between stored snapshots"),
+        "t_final": Field("float", 50.0, positive=True, doc="time of the last snapshot (a whole multiple of dt)"),
+        "laplacian": Field("str", "fd3", choices=list(schrodinger.LAPLACIANS),
+                           doc="fd3: 3-point finite-difference stencil; spectral: −k² in Fourier space"),
+        "propagator": Field("str", "split", choices=list(schrodinger.PROPAGATORS),
+                            doc="split: Strang splitting with step internal_dt; exact: eigen-decomposition of H, "
+                                "once per potential"),
+        "internal_dt": Field("float", 0.0005, positive=True, doc="propagator split: internal step τ, which must "
+                                                                 "divide dt (unused by exact)"),
     },
     "storage": {
-        "dtype": Field("str", "float32", choices=["float32", "float64"]),
+        "dtype": Field("str", "float32", choices=["float32", "float64"],
+                       doc="precision of the stored arrays (psi complex64 or complex128); the propagation runs in "
+                           "float64"),
         "batch": Field("int", 32, minimum=1, doc="runs simulated and written per block"),
     },
 }
