@@ -1,5 +1,6 @@
-"""`graphqd bench holstein`: the batched Ehrenfest simulator against a scipy loop, and its
-cost per step versus lattice size (banded commutator, O(L²), against dense O(L³))."""
+"""`graphqd bench holstein`: the batched Ehrenfest simulator against a scipy loop, the compiled
+RK4 against the torch one on the workloads of the published C++ comparison, and the cost per
+step versus lattice size (banded commutator, O(L²), against dense O(L³))."""
 from __future__ import annotations
 
 import math
@@ -10,9 +11,11 @@ import torch
 from scipy.integrate import solve_ivp
 
 from graphqd.bench.common import best_time, device_description, format_table, synchronize
-from graphqd.physics import holstein
+from graphqd.physics import holstein, holstein_kernel
 
 DEEP_INITIAL = holstein.HolsteinParams(L=8, g=0.0)
+# (runs, L, t_final) of experiments/holstein_ground_truth/compare_published.py: shallow quenches g 0.5 -> 0.8
+WORKLOADS = ((64, 8, 200.0), (1, 8, 200.0), (1, 32, 200.0), (1, 128, 50.0))
 
 
 def add_arguments(parser) -> None:
@@ -85,6 +88,10 @@ def run(args) -> dict:
     print(format_table(throughput, ["method", "device", "seconds_per_trajectory", "trajectory_snapshots_per_s",
                                     "speedup"]))
 
+    workloads = workload_table(device, quick=args.quick)
+    print("Shallow quenches (RK4 step 0.01, snapshot every 0.08): the torch integrator against the compiled one")
+    print(format_table(workloads, ["runs", "L", "t_final", "torch_seconds", "compiled_seconds", "torch_over_compiled"]))
+
     scaling = []
     for L in sizes:
         p = holstein.HolsteinParams(L=L, g=2.0)
@@ -110,5 +117,31 @@ def run(args) -> dict:
     print(format_table(scaling, ["L", "seconds_per_rk4_step", "step_per_L2_ns", "exponent_vs_previous",
                                  "dense_commutator_seconds"]))
     return {"device_name": device_description(device), "batch": batch, "t_final": t_final, "n_steps": n_steps,
-            "max_abs_dQ_to_t20": deviation, "invariants": invariants, "throughput": throughput, "scaling": scaling,
-            "scaling_exponent": fits}
+            "max_abs_dQ_to_t20": deviation, "invariants": invariants, "throughput": throughput,
+            "workloads": workloads, "scaling": scaling, "scaling_exponent": fits}
+
+
+def shallow_quench(runs: int, L: int, device) -> tuple[holstein.State, holstein.HolsteinParams]:
+    """`runs` copies of the CDW ground state at g = 0.5 with Q noise 1e-4, to be evolved at g = 0.8."""
+    state = holstein.noisy_ground_states(holstein.HolsteinParams(L=L, g=0.5), 1e-4, list(range(runs)), device)
+    return state, holstein.HolsteinParams(L=L, g=0.8)
+
+
+def workload_table(device, quick: bool = False) -> list[dict]:
+    """Wall time of each workload of WORKLOADS with kernel "torch" and (on the CPU) "c"; the ratio is their quotient."""
+    kernels = ["torch"] + (["c"] if torch.device(device).type == "cpu" and holstein_kernel.library() else [])
+    rows = []
+    for runs, L, t_final in WORKLOADS:
+        t_final = 4.0 if quick else t_final
+        state, params = shallow_quench(runs, L, device)
+        row = {"runs": runs, "L": L, "t_final": t_final}
+        for kernel in kernels:
+            synchronize(device)
+            start = time.perf_counter()
+            holstein.simulate(state, params, 0.08, round(t_final / 0.08), 8, kernel=kernel)
+            synchronize(device)
+            row["compiled_seconds" if kernel == "c" else "torch_seconds"] = time.perf_counter() - start
+        if "compiled_seconds" in row:
+            row["torch_over_compiled"] = row["torch_seconds"] / row["compiled_seconds"]
+        rows.append(row)
+    return rows

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from graphqd.errors import GraphqdError
+from graphqd.physics import holstein_kernel
 from graphqd.physics.lattice import NeighbourTable, lattice_shape, neighbour_table, staggered_sign
 
 
@@ -235,13 +236,18 @@ def _packed(state: State) -> torch.Tensor:
                       state.rho.to(torch.complex128).flatten(-2)], -1)
 
 
-def advance(state: State, params: HolsteinParams, h: float, steps) -> State:
+def advance(state: State, params: HolsteinParams, h: float, steps, kernel: str = "auto") -> State:
     """`steps` RK4 steps of length h (an int, or one count per run of a batch (B,)): runs
     with fewer steps stop early and wait while the others go on, so one batched integration
     gives every run its own transient (e.g. the random phase of the published data).
+    `kernel` as in `simulate`.
     """
     n = state.Q.shape[-1]
     counts = torch.as_tensor(steps, device=state.Q.device).expand(state.Q.shape[:-1])
+    if _compiled(kernel, state.Q.device):
+        y = _packed_real(state)
+        holstein_kernel.advance(y, *_kernel_args(params, h), counts.reshape(-1).cpu())
+        return _unpacked_real(y, state.Q.shape[:-1], n, torch.float64)
     slots = _hopping_slots(_table(params, state.Q.device))
     y = _packed(state)
     for step in range(int(counts.max()) if counts.numel() else 0):
@@ -250,11 +256,47 @@ def advance(state: State, params: HolsteinParams, h: float, steps) -> State:
     return State(y[..., :n].real.clone(), y[..., n:2 * n].real.clone(), y[..., 2 * n:].unflatten(-1, (n, n)).clone())
 
 
+def _compiled(kernel: str, device: torch.device) -> bool:
+    """Whether to integrate with the compiled kernel: "auto" on the CPU where it compiles, "c" or "torch"."""
+    if kernel not in ("auto", "c", "torch"):
+        raise GraphqdError(f"kernel must be 'auto', 'c' or 'torch', got {kernel!r}")
+    if kernel == "torch" or (kernel == "auto" and torch.device(device).type != "cpu"):
+        return False
+    if torch.device(device).type != "cpu":
+        raise GraphqdError(f"kernel 'c' runs on the CPU only, the state is on {device}")
+    if holstein_kernel.library() is None:
+        if kernel == "c":
+            raise GraphqdError("kernel 'c' needs a C compiler ($CC or cc) and a writable cache directory "
+                               f"({holstein_kernel.cache_dir()})")
+        return False
+    return True
+
+
+def _kernel_args(params: HolsteinParams, h: float) -> tuple:
+    table = _table(params, torch.device("cpu"))
+    return table.neighbour, table.weight, params.hopping, params.g, params.stiffness, params.mass, h
+
+
+def _packed_real(state: State) -> torch.Tensor:
+    """The state as the compiled kernel's rows (B, 2n + 2n²) float64: Q, P, ρ as (re, im) pairs."""
+    n = state.Q.shape[-1]
+    rho = torch.view_as_real(state.rho.to(torch.complex128).resolve_conj())
+    return torch.cat([state.Q.to(torch.float64).reshape(-1, n), state.P.to(torch.float64).reshape(-1, n),
+                      rho.reshape(-1, 2 * n * n)], -1).contiguous()
+
+
+def _unpacked_real(y: torch.Tensor, batch: tuple, n: int, real: torch.dtype) -> State:
+    cplx = torch.complex64 if real == torch.float32 else torch.complex128
+    rho = torch.view_as_complex(y[:, 2 * n:].reshape(-1, n, n, 2)).to(cplx)
+    return State(y[:, :n].to(real).reshape(*batch, n), y[:, n:2 * n].to(real).reshape(*batch, n),
+                 rho.reshape(*batch, n, n).clone())
+
+
 def random_state(params: HolsteinParams, seed: int, q_scale: float = 1.0, p_scale: float = 1.0,
                  disorder: float = 2.0, device: torch.device | str = "cpu") -> State:
     """An "arbitrary nonequilibrium" state, for transfer tests of surrogates.
 
-    Q_i ~ N(0, (q_scale·Q*)²) with Q* = g/K; P_i ~ N(0, (p_scale·√(K/m)·Q*)²); ρ the
+    Q_i ~ N(0, (q_scale·Q*)²) with Q* = g/K; P_i ~ N(0, (p_scale·mΩ·Q*)²); ρ the
     half-filled Fermi sea of h₀ + W_i with on-site disorder W_i ~ U(−disorder, disorder):
     a pure Slater determinant that is not stationary under h(Q).
     """
@@ -296,7 +338,7 @@ def _rk4_step(y: torch.Tensor, params: HolsteinParams, slots: list, n: int, h: f
 
 def simulate(state: State, params: HolsteinParams, dt: float, n_steps: int, substeps: int = 8,
              record_dtype: torch.dtype | None = None,
-             progress: Callable[[int], None] | None = None) -> Trajectory:
+             progress: Callable[[int], None] | None = None, kernel: str = "auto") -> Trajectory:
     """Integrate the Ehrenfest equations with classical RK4 in float64/complex128.
 
     Args:
@@ -307,6 +349,9 @@ def simulate(state: State, params: HolsteinParams, dt: float, n_steps: int, subs
         record_dtype: real dtype of the recorded trajectory (float32 stores complex64 ρ);
             the integration itself always runs in float64.
         progress: called with 1 after each snapshot (e.g. a tqdm's `update`).
+        kernel: "torch" (the tensor code), "c" (the compiled loop of `holstein_kernel`, CPU only:
+            the same RK4 to round-off, without the per-operation cost that dominates small
+            lattices) or "auto" (compiled on the CPU where a C compiler is present, else torch).
 
     Returns:
         Trajectory with t (T+1,), Q, P (..., T+1, n), rho (..., T+1, n, n), t = 0 included.
@@ -317,20 +362,30 @@ def simulate(state: State, params: HolsteinParams, dt: float, n_steps: int, subs
     cplx = torch.complex64 if real == torch.float32 else torch.complex128
     batch, n = state.Q.shape[:-1], state.Q.shape[-1]
     device = state.Q.device
-    slots = _hopping_slots(_table(params, device))
-    y = _packed(state)
     Q = torch.empty(*batch, n_steps + 1, n, dtype=real, device=device)
     P = torch.empty_like(Q)
     rho = torch.empty(*batch, n_steps + 1, n, n, dtype=cplx, device=device)
     h = dt / substeps
+    compiled = _compiled(kernel, device)
+    if compiled:
+        y, args = _packed_real(state), _kernel_args(params, h)
+        counts = torch.full((y.shape[0],), substeps, dtype=torch.int64)
+    else:
+        y, slots = _packed(state), _hopping_slots(_table(params, device))
     for step in range(n_steps + 1):
         if step > 0:
-            for _ in range(substeps):
-                y = _rk4_step(y, params, slots, n, h)
+            if compiled:
+                holstein_kernel.advance(y, *args, counts)
+            else:
+                for _ in range(substeps):
+                    y = _rk4_step(y, params, slots, n, h)
             if progress is not None:
                 progress(1)
-        Q[..., step, :] = y[..., :n].real
-        P[..., step, :] = y[..., n:2 * n].real
-        rho[..., step, :, :] = y[..., 2 * n:].unflatten(-1, (n, n))
+        if compiled:
+            Q[..., step, :], P[..., step, :], rho[..., step, :, :] = _unpacked_real(y, batch, n, real)
+        else:
+            Q[..., step, :] = y[..., :n].real
+            P[..., step, :] = y[..., n:2 * n].real
+            rho[..., step, :, :] = y[..., 2 * n:].unflatten(-1, (n, n))
     t = torch.arange(n_steps + 1, dtype=torch.float64, device=device) * dt
     return Trajectory(t, Q, P, rho)
