@@ -2,6 +2,7 @@
 # Shallow quench g 0.5 -> 0.8 on chains of every length: one model trained on L = 8 ... 64, rolled out at
 # L = 8 ... 1024 against the exact solver at the same L (experiment 8, redone).
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
+#   (band-16 models: data16, train16, eval16)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
 GQD=${GQD:-.venv/bin/graphqd}
@@ -68,8 +69,30 @@ if [[ $stage == data16 ]]; then
     seed=1640 storage.rho_band=16
   simulate data/chains16_L128.h5 lattice.L=128 trajectories=8 quench.q_noise=0.003 seed=1128 storage.rho_band=16
   simulate data/chains16_L256.h5 lattice.L=256 trajectories=4 quench.q_noise=0.001 seed=1256 storage.rho_band=16
+  # the clean quenches again, with rho on the model's band (the initial coherences up to |i - j| = 16)
+  for L in 64 256; do
+    simulate data/chains16_clean_L$L.h5 lattice.L=$L trajectories=1 quench.q_noise=0.0 storage.rho_band=16
+  done
+  simulate data/chains16_clean_L1024.h5 lattice.L=1024 trajectories=1 quench.q_noise=0.0 storage.rho_band=16 \
+    integrator.t_final=32.0
 fi
 
 if [[ $stage == train16 ]]; then
   $GQD train --config $HERE/shallow_chains16_graph.yaml     # needs the `train` stage's run (its step-1,000 checkpoint)
+fi
+if [[ $stage == eval16 ]]; then
+  # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run); it needs chains of L >= 33
+  MODEL=${MODEL:-chains16_graph=runs/holstein_parc/shallow_chains16_graph}
+  name=${MODEL%%=*}; ckpt=${MODEL#*=}
+  OUT=runs/holstein_parc/long_chains/$name
+  mkdir -p $OUT
+  args=()
+  for L in 64 256 1024; do
+    steps=2500; [[ $L == 1024 ]] && steps=400
+    rm -f $OUT/L$L.h5
+    $GQD --threads 1 rollout --checkpoint $ckpt --data data/chains16_clean_L$L.h5 --steps $steps --rho band \
+      --out $OUT/L$L.h5
+    args+=(--rollout "$name:$L=$OUT/L$L.h5,data/chains16_clean_L$L.h5")
+  done
+  $PY $HERE/long_chains.py errors "${args[@]}" --steps 100 400 2500 --out $HERE/results/long_chains/errors_$name.json
 fi
