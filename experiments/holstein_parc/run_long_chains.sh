@@ -2,7 +2,7 @@
 # Shallow quench g 0.5 -> 0.8 on chains of every length: one model trained on L = 8 ... 64, rolled out at
 # L = 8 ... 1024 against the exact solver at the same L (experiment 8, redone).
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
-#   (band-16 models: data16, train16, eval16)
+#   (band-16 models: data16, train16, train16all, eval16)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
 GQD=${GQD:-.venv/bin/graphqd}
@@ -69,7 +69,14 @@ if [[ $stage == data16 ]]; then
     seed=1640 storage.rho_band=16
   simulate data/chains16_L128.h5 lattice.L=128 trajectories=8 quench.q_noise=0.003 seed=1128 storage.rho_band=16
   simulate data/chains16_L256.h5 lattice.L=256 trajectories=4 quench.q_noise=0.001 seed=1256 storage.rho_band=16
-  # the clean quenches again, with rho on the model's band (the initial coherences up to |i - j| = 16)
+  # the short chains again with rho dense (a band of 16 is their whole matrix), for the all-length stage
+  simulate data/chains16_L16.h5 lattice.L=16 trajectories=32 quench.q_noise=0.01 seed=2016
+  simulate data/chains16_L32.h5 lattice.L=32 trajectories=24 quench.q_noise=0.01 seed=2032
+  # the clean quenches again, with rho on the model's band (the initial coherences up to |i - j| = 16): dense
+  # up to L = 32, where that band is the whole matrix
+  for L in 8 16 32; do
+    simulate data/chains16_clean_L$L.h5 lattice.L=$L trajectories=1 quench.q_noise=0.0
+  done
   for L in 64 256; do
     simulate data/chains16_clean_L$L.h5 lattice.L=$L trajectories=1 quench.q_noise=0.0 storage.rho_band=16
   done
@@ -80,19 +87,25 @@ fi
 if [[ $stage == train16 ]]; then
   $GQD train --config $HERE/shallow_chains16_graph.yaml     # needs the `train` stage's run (its step-1,000 checkpoint)
 fi
+if [[ $stage == train16all ]]; then
+  $GQD train --config $HERE/shallow_chains16_all_graph.yaml # continues the train16 run on chains of every length
+fi
 if [[ $stage == eval16 ]]; then
-  # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run); it needs chains of L >= 33
+  # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run)
   MODEL=${MODEL:-chains16_graph=runs/holstein_parc/shallow_chains16_graph}
   name=${MODEL%%=*}; ckpt=${MODEL#*=}
   OUT=runs/holstein_parc/long_chains/$name
   mkdir -p $OUT
   args=()
-  for L in 64 256 1024; do
+  for L in 8 16 32 64 256 1024; do
     steps=2500; [[ $L == 1024 ]] && steps=400
+    rho=band; [[ $L -le 32 ]] && rho=dense   # there the band |i - j| <= 16 is the whole matrix
     rm -f $OUT/L$L.h5
-    $GQD --threads 1 rollout --checkpoint $ckpt --data data/chains16_clean_L$L.h5 --steps $steps --rho band \
+    $GQD --threads 1 rollout --checkpoint $ckpt --data data/chains16_clean_L$L.h5 --steps $steps --rho $rho \
       --out $OUT/L$L.h5
     args+=(--rollout "$name:$L=$OUT/L$L.h5,data/chains16_clean_L$L.h5")
   done
   $PY $HERE/long_chains.py errors "${args[@]}" --steps 100 400 2500 --out $HERE/results/long_chains/errors_$name.json
+  $PY $HERE/long_chains.py plot --errors $HERE/results/long_chains/errors_$name.json --model $name \
+    --out $HERE/results/long_chains/phi_$name.png
 fi
