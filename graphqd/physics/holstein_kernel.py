@@ -69,7 +69,8 @@ def advance(y: torch.Tensor, neighbour: torch.Tensor, weight: torch.Tensor, hopp
     """Advance each row of y by its steps[b] RK4 steps of length h, in place (see Shapes).
 
     Args:
-        neighbour: (n, z) int64 neighbour table; weight: (n, z) float64 bond weights.
+        neighbour: (n, z) neighbour table of the lattice (`graphqd.physics.lattice`).
+        weight: (n, z) bond weights (0 on an open edge).
     """
     lib = library()
     if lib is None:
