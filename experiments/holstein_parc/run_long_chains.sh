@@ -2,7 +2,7 @@
 # Shallow quench g 0.5 -> 0.8 on chains of every length: one model trained on L = 8 ... 64, rolled out at
 # L = 8 ... 1024 against the exact solver at the same L (experiment 8, redone).
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
-#   (band-16 models: data16, train16, train16all, eval16)
+#   (band-16 models: data16, train16, train16all, data16long, train16long, eval16)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
 GQD=${GQD:-.venv/bin/graphqd}
@@ -89,6 +89,15 @@ if [[ $stage == train16 ]]; then
 fi
 if [[ $stage == train16all ]]; then
   $GQD train --config $HERE/shallow_chains16_all_graph.yaml # continues the train16 run on chains of every length
+fi
+if [[ $stage == data16long ]]; then
+  # more of the growth from tiny seeds: L = 256 and 512
+  simulate data/chains16_L256b.h5 lattice.L=256 trajectories=16 quench.q_noise=0.002 seed=2256 storage.rho_band=16
+  simulate data/chains16_L512.h5 lattice.L=512 trajectories=4 quench.q_noise=0.001 seed=2512 storage.rho_band=16 \
+    integrator.t_final=100.0
+fi
+if [[ $stage == train16long ]]; then
+  $GQD train --config $HERE/shallow_chains16_long_graph.yaml # continues the train16 run on L = 64 ... 512
 fi
 if [[ $stage == eval16 ]]; then
   # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run)
