@@ -2,7 +2,7 @@
 cut to the band d(i, j) ≤ r after every model step (Δt = 0.08): the Q error this truncation alone
 causes, relative to A(L) = max_t |φ_Q| of the exact run, for several band radii r.
 
-    python experiments/holstein_parc/band_truncation.py --lattices 64 256 --radii 4 8 16 32 \
+    python experiments/holstein_parc/band_truncation.py --lattices 64 256 512 --radii 4 8 16 32 64 \
         --steps 400 --out experiments/holstein_parc/results/long_chains/band_truncation.json
 
 A model of band radius r that learned the exact local rules perfectly, with no closure for the
