@@ -91,10 +91,12 @@ if [[ $stage == train16all ]]; then
   $GQD train --config $HERE/shallow_chains16_all_graph.yaml # continues the train16 run on chains of every length
 fi
 if [[ $stage == data16long ]]; then
-  # more of the growth from tiny seeds: L = 256 and 512
-  simulate data/chains16_L256b.h5 lattice.L=256 trajectories=16 quench.q_noise=0.002 seed=2256 storage.rho_band=16
+  # more of the growth from tiny seeds: L = 256 and 512 (storage.batch: a block of runs is held dense in memory
+  # before its band is stored, 1.3 GB per L = 256 run and 2.6 GB per L = 512 run)
+  simulate data/chains16_L256b.h5 lattice.L=256 trajectories=16 quench.q_noise=0.002 seed=2256 storage.rho_band=16 \
+    storage.batch=4
   simulate data/chains16_L512.h5 lattice.L=512 trajectories=4 quench.q_noise=0.001 seed=2512 storage.rho_band=16 \
-    integrator.t_final=100.0
+    integrator.t_final=100.0 storage.batch=2
 fi
 if [[ $stage == train16long ]]; then
   $GQD train --config $HERE/shallow_chains16_long_graph.yaml # continues the train16 run on L = 64 ... 512
