@@ -22,16 +22,10 @@ ASSETS = (".md", ".png", ".json", ".csv", ".txt", ".yaml", ".py", ".sh", ".sbatc
 
 
 def on_files(files, config):
-    def add(path: str, content: str | None = None, source: Path | None = None):
-        if content is None:
-            files.append(File(path, str(source.parent), config["site_dir"], config["use_directory_urls"]))
-        else:
-            files.append(File.generated(config, path, content=content))
-
-    add("index.md", (ROOT / "README.md").read_text())
-    add("ARCHITECTURE.md", (ROOT / "ARCHITECTURE.md").read_text())
-    add("reference/cli.md", cli_reference())
-    add("reference/config.md", config_reference())
+    generated = {"index.md": (ROOT / "README.md").read_text(), "ARCHITECTURE.md": (ROOT / "ARCHITECTURE.md").read_text(),
+                 "reference/cli.md": cli_reference(), "reference/config.md": config_reference()}
+    for path, content in generated.items():
+        files.append(File.generated(config, path, content=content))
     for folder in ("experiments", "datasets"):
         for source in sorted((ROOT / folder).rglob("*")):
             if source.is_file() and source.suffix in ASSETS and "__pycache__" not in source.parts:
