@@ -22,7 +22,8 @@ ASSETS = (".md", ".png", ".json", ".csv", ".txt", ".yaml", ".py", ".sh", ".sbatc
 
 
 def on_files(files, config):
-    generated = {"index.md": (ROOT / "README.md").read_text(), "ARCHITECTURE.md": (ROOT / "ARCHITECTURE.md").read_text(),
+    generated = {"index.md": (ROOT / "README.md").read_text(),
+                 "ARCHITECTURE.md": (ROOT / "ARCHITECTURE.md").read_text(),
                  "reference/cli.md": cli_reference(), "reference/config.md": config_reference()}
     for path, content in generated.items():
         files.append(File.generated(config, path, content=content))
