@@ -116,7 +116,8 @@ def main() -> None:
         match = agreement(qdyn, work, 200.0 / scale)
         print(f"agreement, shallow quench L = 8, t <= {match['t_final']:g}: "
               f"max |dQ| {match['max_abs_dQ']:.1e} "
-              f"({match['max_abs_dQ_first_half']:.1e} to t = {match['t_final'] / 2:g}), |dP| {match['max_abs_dP']:.1e}, "
+              f"({match['max_abs_dQ_first_half']:.1e} to t = {match['t_final'] / 2:g}), "
+              f"|dP| {match['max_abs_dP']:.1e}, "
               f"|drho| {match['max_abs_drho']:.1e}; max |Q| {match['max_abs_Q']:.2g}")
         for runs, L, t_final in WORKLOADS:
             t_final /= scale
