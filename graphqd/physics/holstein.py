@@ -286,10 +286,11 @@ def _packed_real(state: State) -> torch.Tensor:
 
 
 def _unpacked_real(y: torch.Tensor, batch: tuple, n: int, real: torch.dtype) -> State:
+    """The state of the kernel rows y, as views of y where the dtypes already match."""
     cplx = torch.complex64 if real == torch.float32 else torch.complex128
     rho = torch.view_as_complex(y[:, 2 * n:].reshape(-1, n, n, 2)).to(cplx)
     return State(y[:, :n].to(real).reshape(*batch, n), y[:, n:2 * n].to(real).reshape(*batch, n),
-                 rho.reshape(*batch, n, n).clone())
+                 rho.reshape(*batch, n, n))
 
 
 def random_state(params: HolsteinParams, seed: int, q_scale: float = 1.0, p_scale: float = 1.0,
