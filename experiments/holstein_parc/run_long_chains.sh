@@ -19,6 +19,23 @@ simulate() {  # OUT, then --set overrides of the shallow recipe
   $GQD --threads 1 simulate holstein --config $RECIPE --out "$out" "${sets[@]}"
 }
 
+evaluate() {  # NAME=CHECKPOINT, store prefix of the clean quenches, largest L rolled out with rho dense
+  local name=${1%%=*} ckpt=${1#*=} prefix=$2 dense_max=$3
+  local out=runs/holstein_parc/long_chains/$name args=() steps rho
+  mkdir -p $out
+  for L in 8 16 32 64 256 1024; do
+    steps=2500; [[ $L == 1024 ]] && steps=400
+    rho=band; [[ $L -le $dense_max ]] && rho=dense
+    rm -f $out/L$L.h5
+    $GQD --threads 1 rollout --checkpoint $ckpt --data data/${prefix}_L$L.h5 --steps $steps --rho $rho \
+      --out $out/L$L.h5
+    args+=(--rollout "$name:$L=$out/L$L.h5,data/${prefix}_L$L.h5")
+  done
+  $PY $HERE/long_chains.py errors "${args[@]}" --steps 100 400 2500 --out $HERE/results/long_chains/errors_$name.json
+  $PY $HERE/long_chains.py plot --errors $HERE/results/long_chains/errors_$name.json --model $name \
+    --out $HERE/results/long_chains/phi_$name.png
+}
+
 if [[ $stage == data || $stage == all ]]; then
   # training: noisy quenches from each L's own ground state; at L = 64 also from g = 0.4, whose CDW seed is as
   # small as a long chain's. rho is stored on the band |i - j| <= 7 (the models read <= 4).
@@ -43,22 +60,8 @@ fi
 
 if [[ $stage == eval || $stage == all ]]; then
   # MODEL=NAME=CHECKPOINT (default: the run above); rollouts from t = 0 of each clean quench, rho kept on the band
-  MODEL=${MODEL:-chains_graph=runs/holstein_parc/shallow_chains_graph}
-  name=${MODEL%%=*}; ckpt=${MODEL#*=}
-  OUT=runs/holstein_parc/long_chains/$name
-  mkdir -p $OUT
-  args=()
-  for L in 8 16 32 64 256 1024; do
-    steps=2500; [[ $L == 1024 ]] && steps=400
-    rho=band; [[ $L == 8 ]] && rho=dense   # the model's band (radius 4) is the whole 8-site matrix
-    rm -f $OUT/L$L.h5
-    $GQD --threads 1 rollout --checkpoint $ckpt --data data/chains_clean_L$L.h5 --steps $steps --rho $rho \
-      --out $OUT/L$L.h5
-    args+=(--rollout "$name:$L=$OUT/L$L.h5,data/chains_clean_L$L.h5")
-  done
-  $PY $HERE/long_chains.py errors "${args[@]}" --steps 100 400 2500 --out $HERE/results/long_chains/errors_$name.json
-  $PY $HERE/long_chains.py plot --errors $HERE/results/long_chains/errors_$name.json --model $name \
-    --out $HERE/results/long_chains/phi_$name.png
+  # (dense at L = 8, where the band of radius 4 is the whole matrix)
+  evaluate "${MODEL:-chains_graph=runs/holstein_parc/shallow_chains_graph}" chains_clean 8
 fi
 
 if [[ $stage == data16 ]]; then
@@ -102,21 +105,7 @@ if [[ $stage == train16long ]]; then
   $GQD train --config $HERE/shallow_chains16_long_graph.yaml # continues the train16 run on L = 64 ... 512
 fi
 if [[ $stage == eval16 ]]; then
-  # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run)
-  MODEL=${MODEL:-chains16_graph=runs/holstein_parc/shallow_chains16_graph}
-  name=${MODEL%%=*}; ckpt=${MODEL#*=}
-  OUT=runs/holstein_parc/long_chains/$name
-  mkdir -p $OUT
-  args=()
-  for L in 8 16 32 64 256 1024; do
-    steps=2500; [[ $L == 1024 ]] && steps=400
-    rho=band; [[ $L -le 32 ]] && rho=dense   # there the band |i - j| <= 16 is the whole matrix
-    rm -f $OUT/L$L.h5
-    $GQD --threads 1 rollout --checkpoint $ckpt --data data/chains16_clean_L$L.h5 --steps $steps --rho $rho \
-      --out $OUT/L$L.h5
-    args+=(--rollout "$name:$L=$OUT/L$L.h5,data/chains16_clean_L$L.h5")
-  done
-  $PY $HERE/long_chains.py errors "${args[@]}" --steps 100 400 2500 --out $HERE/results/long_chains/errors_$name.json
-  $PY $HERE/long_chains.py plot --errors $HERE/results/long_chains/errors_$name.json --model $name \
-    --out $HERE/results/long_chains/phi_$name.png
+  # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run); rho dense up to L = 32, where the band
+  # |i - j| <= 16 is the whole matrix
+  evaluate "${MODEL:-chains16_graph=runs/holstein_parc/shallow_chains16_graph}" chains16_clean 32
 fi
