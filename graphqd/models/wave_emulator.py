@@ -19,7 +19,8 @@ that depends on the local potential,
 so Cauchy–Riemann holds by construction (∂Re ψ'/∂Re ψ = ∂Im ψ'/∂Im ψ = Re K), and the
 model is equivariant under translations of the grid. The MLP's read-out starts at zero and K⁰
 at the identity (the untrained model is ψ' = ψ) or, with `free_start`, at the free propagator
-of the 3-point Laplacian over one step fitted on the window: the untrained model then moves a
+of the data's Laplacian (3-point or spectral, `free_laplacian`) over one step fitted on the
+window: the untrained model then moves a
 packet through empty space as the truth does, and training learns what V changes. That fit is
 accurate (~5e-6) and stable (gain ≤ 1.003) with 47 points, not with the paper's 23. With
 `strang_phase` every kernel is multiplied by the potential's phases,
@@ -164,6 +165,9 @@ class WaveKernel(WaveEmulator):
               "strang_phase": Field("bool", False, doc="multiply every kernel by the potential's Strang phases "
                                                        "exp(-i dt (V_c + V_c+s) / 2): with free_start the untrained "
                                                        "model is one Strang step of the frame spacing"),
+              "free_laplacian": Field("str", "fd3", choices=["fd3", "spectral"],
+                                      doc="the Laplacian whose free propagator free_start fits: that of the "
+                                          "training data"),
               "grid_spacing": Field("float", 100.0 / 1024, positive=True, doc="grid spacing of the data (for "
                                                                                "free_start)")}
 
@@ -172,7 +176,8 @@ class WaveKernel(WaveEmulator):
         width, hidden = config["width"], config["hidden"]
         start = torch.zeros(width, 2)
         if config["free_start"]:
-            free = schrodinger.free_window_kernel(width, config["grid_spacing"], normalization.dt)
+            free = schrodinger.free_window_kernel(width, config["grid_spacing"], normalization.dt,
+                                                     laplacian=config["free_laplacian"])
             start = torch.stack([free.real, free.imag], -1).float()
         else:
             start[width // 2, 0] = 1.0

@@ -116,12 +116,15 @@ def test_field_model_is_local_with_the_reach_of_its_spec():
     assert sum(p.numel() for p in net.parameters()) == 38498  # at the GRU's scale (40,204)
 
 
-def test_kernel_free_start_moves_a_packet_as_exact_fd3_propagation():
+@pytest.mark.parametrize("laplacian", ["fd3", "spectral"])
+def test_kernel_free_start_moves_a_packet_as_exact_propagation(laplacian):
     from graphqd.physics import schrodinger
     x = schrodinger.grid()
     psi = schrodinger.packet(x, 30.0, 2.0, 5.0)
-    truth = schrodinger.simulate(psi[None], torch.zeros(1, 1024, dtype=torch.float64), x, 0.1, 1, "fd3", "exact")[0, 1]
-    net = build_model(validate_model_section({"name": "wave_kernel", "width": 47, "free_start": True}), NORM).double()
+    truth = schrodinger.simulate(psi[None], torch.zeros(1, 1024, dtype=torch.float64), x, 0.1, 1, laplacian,
+                                 "exact")[0, 1]
+    net = build_model(validate_model_section({"name": "wave_kernel", "width": 47, "free_start": True,
+                                              "free_laplacian": laplacian}), NORM).double()
     sample = WaveSample(num_nodes=1024, **{K.PSI: torch.stack([psi.real, psi.imag], -1)[:, None],
                                           K.POTENTIAL: torch.zeros(1024, dtype=torch.float64)},
                         **window_fields(1024, net.spec, periodic=True))
