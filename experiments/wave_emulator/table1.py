@@ -9,7 +9,9 @@ Writes results/table1.csv (one row per model, truth and group), results/table1.j
 per-case numbers, the device and wall times) and results/table1.png (⟨C⟩ and MAE per frame
 over the 25 barrier cases). Several checkpoints of one model (training seeds) given as
 NAME=A,B,... are reported as their mean and spread. With --append the models join those of the
-existing results/table1.json (a model of the same name is replaced).
+existing results/table1.json (a model of the same name is replaced). Each truth is named from
+its store (`--panel` and `--panel-exact` may be any two panel stores, e.g. spectral-Laplacian
+ones with `--out-dir results/spectral`).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import os
 import platform
 import time
 
+import h5py
 import matplotlib
 
 matplotlib.use("Agg")
@@ -56,13 +59,14 @@ def main() -> None:
         details = {key: value for key, value in old["details"].items() if key.split(" / ")[0] not in names}
         for key, results in details.items():
             name, truth = key.split(" / ")
-            if truth == "space-splitting":
+            if truth == truth_name(args.panel):
                 curves[name] = _curves(results)
     for entry in args.models:
         name, paths = entry.split("=", 1)
-        for truth, store in (("space-splitting", args.panel), ("exact fd3", args.panel_exact)):
+        for store in (args.panel, args.panel_exact):
             if not os.path.exists(store):
                 continue
+            truth = truth_name(store)
             results = []
             for path in paths.split(","):
                 began = time.perf_counter()
@@ -70,12 +74,13 @@ def main() -> None:
                 result["wall_s"] = time.perf_counter() - began
                 results.append(result)
             details[f"{name} / {truth}"] = results
-            if truth == "space-splitting":
+            if store == args.panel:
                 curves[name] = _curves(results)
             for group in ("barrier", "free", "all"):
                 values = {c: [r["groups"][group][c] for r in results] for c in COLUMNS}
                 rows.append({"model": name, "truth": truth, "group": group, "seeds": len(results),
-                             "parameters": results[0]["parameter_count"], "steps_trained": results[0]["checkpoint_step"],
+                             "parameters": results[0]["parameter_count"],
+                             "steps_trained": results[0]["checkpoint_step"],
                              **{c: float(np.mean(v)) for c, v in values.items()},
                              **{f"{c}_spread": float(np.ptp(v)) for c, v in values.items()}})
     with open(os.path.join(args.out_dir, "table1.csv"), "w", newline="") as fh:
@@ -96,8 +101,19 @@ def main() -> None:
     left.legend()
     figure.savefig(os.path.join(args.out_dir, "table1.png"), dpi=110)
     for row in rows:
-        print(f"{row['model']:10s} {row['truth']:16s} {row['group']:8s} MAE {row['mae']:.4g}  C {row['correlation']:.4f}"
+        print(f"{row['model']:10s} {row['truth']:16s} {row['group']:8s} MAE {row['mae']:.4g}"
+              f"  C {row['correlation']:.4f}"
               f"  |norm err| {row['norm_error_final']:.3g}")
+
+
+def truth_name(store: str) -> str:
+    """The ground truth of a panel store: "space-splitting" (the paper's, fd3), "split-step FFT"
+    (spectral) or "exact fd3" / "exact spectral" (exact propagation in time)."""
+    with h5py.File(store, "r") as fh:
+        laplacian, propagator = str(fh.attrs["laplacian"]), str(fh.attrs["propagator"])
+    if propagator == "exact":
+        return f"exact {laplacian}"
+    return "space-splitting" if laplacian == "fd3" else "split-step FFT"
 
 
 def _curves(results: list[dict]) -> tuple[np.ndarray, np.ndarray]:

@@ -160,7 +160,8 @@ def internal_steps(dt: float, internal_dt: float) -> int:
         raise GraphqdError(f"dt and internal_dt must be positive, got dt={dt} and internal_dt={internal_dt}.")
     steps = round(dt / internal_dt)
     if steps < 1 or abs(steps * internal_dt - dt) > 1e-9 * dt:
-        raise GraphqdError(f"internal_dt={internal_dt} must divide the snapshot spacing dt={dt} a whole number of times.")
+        raise GraphqdError(f"internal_dt={internal_dt} must divide the snapshot spacing dt={dt} "
+                           "a whole number of times.")
     return steps
 
 
@@ -197,7 +198,8 @@ def simulate(psi0: torch.Tensor, V: torch.Tensor, x: torch.Tensor, dt: float = 0
     try:
         batch = torch.broadcast_shapes(psi0.shape[:-1], V.shape[:-1])
     except RuntimeError:
-        raise GraphqdError(f"the batch shapes of psi0 {tuple(psi0.shape)} and V {tuple(V.shape)} do not broadcast.") from None
+        raise GraphqdError(f"the batch shapes of psi0 {tuple(psi0.shape)} and V {tuple(V.shape)} "
+                           "do not broadcast.") from None
     if propagator == "exact":
         if not dt > 0:
             raise GraphqdError(f"dt must be positive, got dt={dt}.")
