@@ -3,7 +3,8 @@
 Simulates small shallow- and deep-quench Holstein datasets, exports a trajectory to ASE
 and plots Q(t), φ_Q(t) and |ρ| snapshots; trains a small graph surrogate on the L = 8
 deep quench, rolls it out on an L = 64 chain against the exact solver and evaluates it;
-rolls the pretrained graph PARC of the shallow quench out 400 steps against the exact one;
+rolls the pretrained graph PARC of the shallow quench out 400 steps on an L = 256 chain against the
+exact solver;
 propagates a few wave packets through barriers and plots |ψ(x, t)|²; rolls the pretrained
 wave emulator out 400 steps on the step-pyramid potential of the test panel against its exact
 solution; runs a biased CDW
@@ -28,7 +29,8 @@ from graphqd.evaluate.wave_plots import plot_density
 from graphqd.io.ase_export import export
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PRETRAINED = os.path.join(ROOT, "experiments", "holstein_parc", "pretrained", "shallow_graph.pt")
+PRETRAINED = os.path.join(ROOT, "experiments", "holstein_parc", "pretrained", "shallow_chains16_graph.pt")
+PRETRAINED_LATTICE = 256  # the chain the pretrained shallow-quench model is rolled out on
 PRETRAINED_WAVE = os.path.join(ROOT, "experiments", "wave_emulator", "pretrained", "kernel.pt")
 PRETRAINED_FORCE = os.path.join(ROOT, "experiments", "negf_forcefield", "pretrained", "forcefield_graph.pt")
 FORCE_FIELD_LATTICE = (120, 30)  # Lx, Ly: 3,600 sites, three times the largest exact run of the experiments
@@ -94,30 +96,35 @@ def surrogate_demo(out: str, train_steps: int, steps: int = 250) -> None:
           f"{metrics['valid_time']:.3g}; L = 64 rollout vs exact in surrogate_rollout_L64.png")
 
 
-def pretrained_demo(out: str, checkpoint: str, steps: int) -> None:
-    """Roll the pretrained graph PARC of the shallow quench out from the exact CDW ground state; plot it
-    against the exact trajectory and report the Q error at the last step relative to the CDW amplitude."""
+def pretrained_demo(out: str, checkpoint: str, steps: int, lattice: int = PRETRAINED_LATTICE) -> None:
+    """Roll the pretrained graph PARC of the shallow quench out on a chain of `lattice` sites, 32 times
+    the L = 8 chain of the demo's data, from that chain's own CDW ground state; plot it against the
+    exact trajectory written beside it and report the Q error at the last step relative to the CDW
+    amplitude of the exact run."""
     from graphqd.data.store import open_store
-    from graphqd.evaluate.holstein_rollout import write_rollouts
+    from graphqd.evaluate.holstein_rollout import exact_path, write_rollouts
     from graphqd.runtime.surrogate import load_surrogate
 
     if not os.path.isfile(checkpoint):
         print(f"pretrained graph PARC: '{checkpoint}' not found (it ships with the repository); skipped")
         return
     data, rollout = os.path.join(out, "holstein_shallow.h5"), os.path.join(out, "pretrained_rollout.h5")
-    if os.path.exists(rollout):
-        os.remove(rollout)
-    summary = write_rollouts(load_surrogate(checkpoint), data, rollout, steps=steps, runs=1)
-    plot_rollout(data, rollout, 0, os.path.join(out, "pretrained_rollout.png"))
-    with open_store(data, "holstein") as h, open_store(rollout, "holstein") as r:
+    for path in (rollout, exact_path(rollout)):
+        if os.path.exists(path):
+            os.remove(path)
+    summary = write_rollouts(load_surrogate(checkpoint), data, rollout, steps=steps, lattice=lattice, runs=1,
+                             rho="band")
+    plot_rollout(exact_path(rollout), rollout, 0, os.path.join(out, "pretrained_rollout.png"))
+    with open_store(exact_path(rollout), "holstein") as h, open_store(rollout, "holstein") as r:
         truth, predicted = h["Q"][0, :steps + 1], r["Q"][0]
     sign = 1 - 2 * (np.arange(truth.shape[1]) % 2)
     amplitude = float(np.abs(truth @ sign).max() / truth.shape[1])  # max |φ_Q| of the exact quench
     error = float(np.sqrt(np.mean((predicted[-1] - truth[-1]) ** 2)))
     write_json(os.path.join(out, "pretrained_metrics.json"),
-               {"checkpoint": checkpoint, "steps": steps, "dt": summary["dt"], "cdw_amplitude": amplitude,
-                "rmse_Q_last": error, "rmse_Q_last_over_amplitude": error / amplitude})
-    print(f"pretrained graph PARC ({checkpoint}): {steps}-step rollout of the shallow quench, RMSE_Q at "
+               {"checkpoint": checkpoint, "L": lattice, "steps": steps, "dt": summary["dt"],
+                "cdw_amplitude": amplitude, "rmse_Q_last": error, "rmse_Q_last_over_amplitude": error / amplitude})
+    print(f"pretrained graph PARC ({checkpoint}): {steps}-step rollout of the shallow quench at L = {lattice}, "
+          f"RMSE_Q at "
           f"t = {steps * summary['dt']:g} is {100 * error / amplitude:.2g} % of the CDW amplitude; "
           f"plot pretrained_rollout.png")
 
