@@ -29,7 +29,9 @@ accurate (~5e-6) and stable (gain ≤ 1.003) with 47 points, not with the paper'
 
 so that with `free_start` the untrained model is one Strang step e^{−iVΔt/2} U_free e^{−iVΔt/2}
 of the frame spacing (Strang, SIAM J. Numer. Anal. 5, 506 (1968)) and the MLP learns its
-correction. V does not change along a rollout, so
+correction. With `anchor_free` that correction is MLP(Ṽ) − MLP(0), so free propagation stays
+exactly K⁰ wherever V vanishes on the window (for data propagated exactly in time, where K⁰ is
+already right there). V does not change along a rollout, so
 outside training the kernels are computed once per grid, as a sparse matrix U, and every step
 is one sparse product ψ' = U ψ.
 
@@ -165,6 +167,10 @@ class WaveKernel(WaveEmulator):
               "strang_phase": Field("bool", False, doc="multiply every kernel by the potential's Strang phases "
                                                        "exp(-i dt (V_c + V_c+s) / 2): with free_start the untrained "
                                                        "model is one Strang step of the frame spacing"),
+              "anchor_free": Field("bool", False, doc="subtract the MLP's output at V = 0, so that where the "
+                                                      "potential vanishes on a window the kernel is exactly K0 (the "
+                                                      "free propagator with free_start): training then changes only "
+                                                      "what V changes"),
               "free_laplacian": Field("str", "fd3", choices=["fd3", "spectral"],
                                       doc="the Laplacian whose free propagator free_start fits: that of the "
                                           "training data"),
@@ -199,6 +205,8 @@ class WaveKernel(WaveEmulator):
     def kernel(self, potential_windows: Tensor) -> Tensor:
         """K_s ∈ ℂ as (Re, Im) per window slot: (C, W) → (C, W, 2)."""
         change = self.kernel_net(potential_windows / self.config["v_scale"])
+        if self.config["anchor_free"]:
+            change = change - self.kernel_net(potential_windows.new_zeros(1, self.spec.width))
         kernel = self.base_kernel + change.reshape(-1, self.spec.width, 2)
         if not self.config["strang_phase"]:
             return kernel

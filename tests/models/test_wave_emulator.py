@@ -142,6 +142,21 @@ def test_norm_preserving_keeps_the_norm_of_a_whole_grid(name):
     torch.testing.assert_close(new[:, -1].pow(2).sum(), batch[K.PSI][:, -1].pow(2).sum())
 
 
+def test_anchored_kernel_is_the_free_kernel_where_the_potential_vanishes():
+    """anchor_free: MLP(V) − MLP(0) is 0 on a window with V = 0 whatever the weights (here random),
+    and not elsewhere; without it the random MLP changes the free kernel too."""
+    anchored, plain = model("wave_kernel", width=5, anchor_free=True), model("wave_kernel", width=5)
+    for net in (anchored, plain):
+        torch.nn.init.normal_(net.kernel_net[-1].bias, std=0.1)
+    windows = torch.zeros(2, 5, dtype=torch.float64)
+    windows[1, 3] = 4.0
+    with torch.no_grad():
+        kernels, free = anchored.kernel(windows), anchored.base_kernel.expand(2, 5, 2)
+        torch.testing.assert_close(kernels[0], free[0], rtol=0, atol=1e-15)
+        assert float((kernels[1] - free[1]).abs().max()) > 1e-3
+        assert float((plain.kernel(windows)[0] - plain.base_kernel).abs().max()) > 1e-3
+
+
 def test_kernel_strang_start_is_one_strang_step_of_the_frame_spacing():
     """Untrained, free_start + strang_phase is e^{-iVΔt/2} U_free e^{-iVΔt/2}, here against the
     same step with U_free applied by FFT (the dispersion of the 3-point Laplacian)."""
