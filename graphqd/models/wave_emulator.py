@@ -29,7 +29,7 @@ accurate (~5e-6) and stable (gain ≤ 1.003) with 47 points, not with the paper'
 
 so that with `free_start` the untrained model is one Strang step e^{−iVΔt/2} U_free e^{−iVΔt/2}
 of the frame spacing (Strang, SIAM J. Numer. Anal. 5, 506 (1968)) and the MLP learns its
-correction. With `anchor_free` that correction is MLP(Ṽ) − MLP(0), so free propagation stays
+correction. With `anchor_free` K⁰ is fixed and the correction is MLP(Ṽ) − MLP(0), so free propagation stays
 exactly K⁰ wherever V vanishes on the window (for data propagated exactly in time, where K⁰ is
 already right there). V does not change along a rollout, so
 outside training the kernels are computed once per grid, as a sparse matrix U, and every step
@@ -167,10 +167,10 @@ class WaveKernel(WaveEmulator):
               "strang_phase": Field("bool", False, doc="multiply every kernel by the potential's Strang phases "
                                                        "exp(-i dt (V_c + V_c+s) / 2): with free_start the untrained "
                                                        "model is one Strang step of the frame spacing"),
-              "anchor_free": Field("bool", False, doc="subtract the MLP's output at V = 0, so that where the "
-                                                      "potential vanishes on a window the kernel is exactly K0 (the "
-                                                      "free propagator with free_start): training then changes only "
-                                                      "what V changes"),
+              "anchor_free": Field("bool", False, doc="keep K0 fixed and subtract the MLP's output at V = 0, so "
+                                                      "that where the potential vanishes on a window the kernel is "
+                                                      "exactly K0 (the free propagator with free_start): training "
+                                                      "then changes only what V changes"),
               "free_laplacian": Field("str", "fd3", choices=["fd3", "spectral"],
                                       doc="the Laplacian whose free propagator free_start fits: that of the "
                                           "training data"),
@@ -187,7 +187,10 @@ class WaveKernel(WaveEmulator):
             start = torch.stack([free.real, free.imag], -1).float()
         else:
             start[width // 2, 0] = 1.0
-        self.base_kernel = nn.Parameter(start)
+        if config["anchor_free"]:  # K0 stays what it was built as
+            self.register_buffer("base_kernel", start)
+        else:
+            self.base_kernel = nn.Parameter(start)
         sizes = [width] + [hidden] * config["depth"]
         layers = []
         for a, b in zip(sizes[:-1], sizes[1:]):

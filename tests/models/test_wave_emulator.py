@@ -143,9 +143,10 @@ def test_norm_preserving_keeps_the_norm_of_a_whole_grid(name):
 
 
 def test_anchored_kernel_is_the_free_kernel_where_the_potential_vanishes():
-    """anchor_free: MLP(V) − MLP(0) is 0 on a window with V = 0 whatever the weights (here random),
-    and not elsewhere; without it the random MLP changes the free kernel too."""
+    """anchor_free: K0 is no parameter, and MLP(V) − MLP(0) is 0 on a window with V = 0 whatever the
+    weights (here random), and not elsewhere; without it the random MLP changes the free kernel too."""
     anchored, plain = model("wave_kernel", width=5, anchor_free=True), model("wave_kernel", width=5)
+    assert all(parameter is not anchored.base_kernel for parameter in anchored.parameters())
     for net in (anchored, plain):
         torch.nn.init.normal_(net.kernel_net[-1].bias, std=0.1)
     windows = torch.zeros(2, 5, dtype=torch.float64)
