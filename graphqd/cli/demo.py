@@ -124,8 +124,7 @@ def pretrained_demo(out: str, checkpoint: str, steps: int, lattice: int = PRETRA
                {"checkpoint": checkpoint, "L": lattice, "steps": steps, "dt": summary["dt"],
                 "cdw_amplitude": amplitude, "rmse_Q_last": error, "rmse_Q_last_over_amplitude": error / amplitude})
     print(f"pretrained graph PARC ({checkpoint}): {steps}-step rollout of the shallow quench at L = {lattice}, "
-          f"RMSE_Q at "
-          f"t = {steps * summary['dt']:g} is {100 * error / amplitude:.2g} % of the CDW amplitude; "
+          f"RMSE_Q at t = {steps * summary['dt']:g} is {100 * error / amplitude:.2g} % of the CDW amplitude; "
           f"plot pretrained_rollout.png")
 
 

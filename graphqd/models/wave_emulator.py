@@ -20,8 +20,8 @@ so Cauchy–Riemann holds by construction (∂Re ψ'/∂Re ψ = ∂Im ψ'/∂Im 
 model is equivariant under translations of the grid. The MLP's read-out starts at zero and K⁰
 at the identity (the untrained model is ψ' = ψ) or, with `free_start`, at the free propagator
 of the data's Laplacian (3-point or spectral, `free_laplacian`) over one step fitted on the
-window: the untrained model then moves a
-packet through empty space as the truth does, and training learns what V changes. That fit is
+window: the untrained model then moves a packet through empty space as the truth does, and
+training learns what V changes. That fit is
 accurate (~5e-6) and stable (gain ≤ 1.003) with 47 points, not with the paper's 23. With
 `strang_phase` every kernel is multiplied by the potential's phases,
 
@@ -29,10 +29,10 @@ accurate (~5e-6) and stable (gain ≤ 1.003) with 47 points, not with the paper'
 
 so that with `free_start` the untrained model is one Strang step e^{−iVΔt/2} U_free e^{−iVΔt/2}
 of the frame spacing (Strang, SIAM J. Numer. Anal. 5, 506 (1968)) and the MLP learns its
-correction. With `anchor_free` K⁰ is fixed and the correction is MLP(Ṽ) − MLP(0), so free propagation stays
-exactly K⁰ wherever V vanishes on the window (for data propagated exactly in time, where K⁰ is
-already right there). V does not change along a rollout, so
-outside training the kernels are computed once per grid, as a sparse matrix U, and every step
+correction. With `anchor_free` K⁰ is fixed and the correction is MLP(Ṽ) − MLP(0), so free
+propagation stays exactly K⁰ wherever V vanishes on the window (for data propagated exactly in
+time, where K⁰ is already right there). V does not change along a rollout, so outside training
+the kernels are computed once per grid, as a sparse matrix U, and every step
 is one sparse product ψ' = U ψ.
 
 `norm_preserving` rescales the new frame of every whole grid to the norm of the last one
