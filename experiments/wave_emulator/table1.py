@@ -51,6 +51,7 @@ def main() -> None:
     torch.set_num_threads(1)
     os.makedirs(args.out_dir, exist_ok=True)
     rows, details, curves = [], {}, {}
+    plotted = truth_name(args.panel) if os.path.exists(args.panel) else None  # the truth of the figure
     if args.append:
         with open(os.path.join(args.out_dir, "table1.json")) as fh:
             old = json.load(fh)
@@ -59,7 +60,7 @@ def main() -> None:
         details = {key: value for key, value in old["details"].items() if key.split(" / ")[0] not in names}
         for key, results in details.items():
             name, truth = key.split(" / ")
-            if truth == truth_name(args.panel):
+            if truth == plotted:
                 curves[name] = _curves(results)
     for entry in args.models:
         name, paths = entry.split("=", 1)
@@ -74,7 +75,7 @@ def main() -> None:
                 result["wall_s"] = time.perf_counter() - began
                 results.append(result)
             details[f"{name} / {truth}"] = results
-            if store == args.panel:
+            if truth == plotted:
                 curves[name] = _curves(results)
             for group in ("barrier", "free", "all"):
                 values = {c: [r["groups"][group][c] for r in results] for c in COLUMNS}
