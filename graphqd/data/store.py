@@ -144,21 +144,24 @@ class StoreWriter:
                                  "delete it or choose another --out")
         else:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            self.file = _open(path, "w")
-            f = self.file
-            f.attrs.update({"system": system, "graphqd_version": __version__, "config": config_text,
-                            "seed": seed, "complete": False, "runs_done": 0, "runs_total": runs_total,
-                            "run_offset": run_offset, "shard": shard or ""})
-            for key, value in attrs.items():
-                f.attrs[key] = value
-            for name, array in shared.items():
-                create_checked(f, name, data=np.asarray(array))
-            for name, (shape, dtype) in per_run.items():
-                chunk = (1,) + tuple(min(s, 256) if i == 0 else s for i, s in enumerate(shape))
-                dataset = create_checked(f, name, shape=(runs_total, *shape), dtype=dtype,
-                                         chunks=chunk if runs_total > 0 and all(shape) else None)
-                dataset.attrs["per_run"] = True
-            f.flush()
+            # the empty layout is built under another name and renamed into place, so a process
+            # killed while HDF5 writes its first metadata leaves no half-made store at `path`
+            partial = path + ".partial"
+            with _open(partial, "w") as f:
+                f.attrs.update({"system": system, "graphqd_version": __version__, "config": config_text,
+                                "seed": seed, "complete": False, "runs_done": 0, "runs_total": runs_total,
+                                "run_offset": run_offset, "shard": shard or ""})
+                for key, value in attrs.items():
+                    f.attrs[key] = value
+                for name, array in shared.items():
+                    create_checked(f, name, data=np.asarray(array))
+                for name, (shape, dtype) in per_run.items():
+                    chunk = (1,) + tuple(min(s, 256) if i == 0 else s for i, s in enumerate(shape))
+                    dataset = create_checked(f, name, shape=(runs_total, *shape), dtype=dtype,
+                                             chunks=chunk if runs_total > 0 and all(shape) else None)
+                    dataset.attrs["per_run"] = True
+            os.replace(partial, path)
+            self.file = _open(path, "r+")
 
     @property
     def runs_done(self) -> int:
