@@ -116,11 +116,16 @@ class ForceFieldGraph(ForceField):
                                                                             linear descriptor; with
                                                                             `squares`, of (q, q²))
         h_i ← MLP([h_i, q_i, u_left(i), u_right(i)])
+        h_i ← h_i + W_c [→c_x, ←c_x],   c = GRU over columns x of the row means ⟨h⟩_y  (with `column_context`)
         h_i ← h_i + V^ℓ_0 σ(h_i) + Σ_{0 < |r_j − r_i| ≤ √2} V^ℓ_{r_j − r_i} σ(h_j),  ℓ = 1 … layers
         n_i = ⟨n⟩ + std(n) · MLP(h_i)
 
     q = (Q − ⟨Q⟩)/std(Q); u_α the lead features of `graphqd.graphs.negf`; σ = SiLU. The signed
-    offsets (dy, dx) select the weights, with dy → −dy tied. Receptive field r_c + layers·√2.
+    offsets (dy, dx) select the weights, with dy → −dy tied. Receptive field r_c + layers·√2;
+    with `column_context` every site also reads the whole slab through a bidirectional GRU run
+    along x from each lead over the column means, as the recursive Green's function method builds
+    the lead-connected Green's function column by column (Lake et al., J. Appl. Phys. 81, 7845
+    (1997)); the column means keep both y symmetries, and the cost stays linear in the sites.
     Each layer gathers through a neighbour table of the site graph (`OffsetConv.gather_forward`),
     the same sums as message passing without a scatter.
 
@@ -135,7 +140,10 @@ class ForceFieldGraph(ForceField):
               "hidden": Field("int", 64, minimum=1, doc="hidden width of the embedding and read-out MLPs"),
               "layers": Field("int", 2, minimum=0, doc="nearest-neighbour message-passing layers after the descriptor"),
               "squares": Field("bool", False, doc="the descriptor also reads q² (the local amplitude of the lattice "
-                                                  "distortion)")}
+                                                  "distortion)"),
+              "column_context": Field("int", 0, minimum=0, doc="hidden width of a bidirectional GRU along x over "
+                                                               "the column means, added to every site (0: none; "
+                                                               "the model is then local)")}
 
     def __init__(self, config: dict, normalization: Normalization):
         super().__init__(config, normalization)
@@ -145,6 +153,9 @@ class ForceFieldGraph(ForceField):
         self.embed = nn.Sequential(nn.Linear(C + 1 + LEAD_FEATURES, H), nn.SiLU(), nn.Linear(H, C))
         self.convs = nn.ModuleList(OffsetConv(C, C, (1, 1), tied_flips=Y_REFLECTION, check_offsets=False)
                                    for _ in range(config["layers"]))
+        if config["column_context"]:
+            self.columns = nn.GRU(C, config["column_context"], batch_first=True, bidirectional=True)
+            self.from_columns = nn.Linear(2 * config["column_context"], C)
         self.readout = nn.Sequential(nn.SiLU(), nn.Linear(C, H), nn.SiLU(), nn.Linear(H, 1))
         self.reach = config["cutoff"]
 
@@ -153,6 +164,9 @@ class ForceFieldGraph(ForceField):
         table = batched_table(shape, self.config["cutoff"], int(self.config["cutoff"]), B, device)
         h = self.descriptor.gather_forward(torch.stack([q, q * q], 1) if self.config["squares"] else q[:, None], table)
         h = self.embed(torch.cat([h, q[:, None], lead_features(shape, mu_left, mu_right).to(q.dtype)], 1))
+        if self.config["column_context"]:
+            context, _ = self.columns(h.reshape(B, *shape, -1).mean(1))            # (B, Lx, 2·hidden)
+            h = h + self.from_columns(context)[:, None].expand(B, *shape, -1).reshape(h.shape)
         if len(self.convs):
             table = batched_table(shape, 1.5, 1, B, device)
             for conv in self.convs:

@@ -14,6 +14,7 @@ SHAPE = (7, 9)
 MODELS = [{"name": "forcefield_graph", "cutoff": 3.0, "channels": 8, "hidden": 16, "layers": 2, "squares": True},
           {"name": "forcefield_cnn", "channels": 8, "depth": 3},
           {"name": "forcefield_mlp", "cutoff": 3.0, "widths": [16, 16], "lead_features": True, "mirror": True}]
+COLUMNS = {"name": "forcefield_graph", "cutoff": 3.0, "channels": 8, "hidden": 16, "layers": 1, "column_context": 6}
 REACH = {"forcefield_graph": 3.0 + 2 * 2 ** 0.5, "forcefield_cnn": 3, "forcefield_mlp": 3.0}
 
 
@@ -29,7 +30,11 @@ def density(model, Q, mu_left, mu_right):
                          torch.tensor(mu_right, dtype=torch.float64).expand(B), tuple(Q.shape[1:])).reshape(Q.shape)
 
 
-@pytest.mark.parametrize("section", MODELS, ids=lambda s: s["name"])
+def ids(section):
+    return section["name"] + ("_columns" if section.get("column_context") else "")
+
+
+@pytest.mark.parametrize("section", MODELS + [COLUMNS], ids=ids)
 def test_y_translation_and_mirror_with_exchanged_leads(section):
     model = model_of(section)
     Q = torch.randn(2, *SHAPE, dtype=torch.float64)
@@ -41,7 +46,7 @@ def test_y_translation_and_mirror_with_exchanged_leads(section):
     assert not torch.allclose(n, density(model, Q, 0.0, 2.5))  # the leads do enter
 
 
-@pytest.mark.parametrize("section", [MODELS[0], MODELS[2]], ids=lambda s: s["name"])
+@pytest.mark.parametrize("section", [MODELS[0], MODELS[2], COLUMNS], ids=ids)
 def test_y_reflection_by_construction(section):
     model = model_of(section)
     Q = torch.randn(2, *SHAPE, dtype=torch.float64)
@@ -49,7 +54,7 @@ def test_y_reflection_by_construction(section):
                                rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("section", MODELS, ids=lambda s: s["name"])
+@pytest.mark.parametrize("section", MODELS + [COLUMNS], ids=ids)
 def test_batch_equals_single_and_mixed_biases(section):
     model = model_of(section)
     Q = torch.randn(3, *SHAPE, dtype=torch.float64)
@@ -78,6 +83,21 @@ def test_locality_far_sites_do_not_move_and_any_lattice_size(section):
     long = density(model, torch.full((1, 9, 401), 0.3, dtype=torch.float64), 2.0, 0.0)[0]
     short = density(model, torch.full((1, 9, 41), 0.3, dtype=torch.float64), 2.0, 0.0)[0]
     torch.testing.assert_close(long[:, 200], short[:, 20], rtol=0, atol=1e-3)  # lead features e^(-20/3) apart
+
+
+def test_column_context_reaches_across_the_slab():
+    """With `column_context` a change of Q at the left edge moves n at the right edge, 39 columns
+    away; the same model without it does not."""
+    model = model_of(COLUMNS)
+    Q = torch.randn(1, 9, 40, dtype=torch.float64)
+    moved = Q.clone()
+    moved[0, 4, 0] += 1.0
+    with torch.no_grad():
+        change = (density(model, moved, 2.0, 0.0) - density(model, Q, 2.0, 0.0)).abs()[0]
+    assert float(change[:, 39].min()) > 0
+    local = model_of(dict(COLUMNS, column_context=0))
+    with torch.no_grad():
+        assert float((density(local, moved, 2.0, 0.0) - density(local, Q, 2.0, 0.0)).abs()[0, :, 39].max()) == 0
 
 
 def test_lattice_smaller_than_the_neighbourhood_is_an_error():
