@@ -53,11 +53,20 @@ class ForceField(nn.Module, metaclass=abc.ABCMeta):
         return ForceFieldSpec(lead_columns=config["lead_columns"])
 
     def forward(self, batch, state: dict) -> dict:
+        """n of every site of a batch of slabs, graph-major; slabs of several sizes are evaluated
+        one size at a time."""
         shapes = batch[K.LATTICE].reshape(-1, 2)
-        if bool((shapes != shapes[0]).any()):
-            raise GraphqdError("a force-field batch must hold lattices of one size")
-        shape = tuple(int(n) for n in shapes[0])
-        return {K.DENSITY: self.density(batch[K.Q], batch[K.MU_LEFT], batch[K.MU_RIGHT], shape)}
+        Q, mu_left, mu_right = batch[K.Q], batch[K.MU_LEFT], batch[K.MU_RIGHT]
+        if not bool((shapes != shapes[0]).any()):
+            return {K.DENSITY: self.density(Q, mu_left, mu_right, tuple(int(n) for n in shapes[0]))}
+        sizes = shapes.prod(1)
+        first = torch.cumsum(sizes, 0) - sizes
+        n = torch.empty_like(Q)
+        for shape in shapes.unique(dim=0):
+            graphs = (shapes == shape).all(1).nonzero()[:, 0]
+            sites = (first[graphs, None] + torch.arange(int(sizes[graphs[0]]), device=Q.device)).reshape(-1)
+            n[sites] = self.density(Q[sites], mu_left[graphs], mu_right[graphs], tuple(int(k) for k in shape))
+        return {K.DENSITY: n}
 
     def density(self, Q: Tensor, mu_left: Tensor, mu_right: Tensor, shape: tuple) -> Tensor:
         """n of every site of B slabs of `shape` = (Ly, Lx).

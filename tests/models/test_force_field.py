@@ -2,7 +2,9 @@
 exchanged leads), batch equals single, lattices of any size, the neighbourhood check."""
 import pytest
 import torch
+from torch_geometric.data import Batch, Data
 
+from graphqd import keys as K
 from graphqd.errors import GraphqdError
 from graphqd.graphs.negf import canonical_mirror, column_mirror, lead_features
 from graphqd.models.normalization import Normalization
@@ -83,6 +85,19 @@ def test_locality_far_sites_do_not_move_and_any_lattice_size(section):
     long = density(model, torch.full((1, 9, 401), 0.3, dtype=torch.float64), 2.0, 0.0)[0]
     short = density(model, torch.full((1, 9, 41), 0.3, dtype=torch.float64), 2.0, 0.0)[0]
     torch.testing.assert_close(long[:, 200], short[:, 20], rtol=0, atol=1e-3)  # lead features e^(-20/3) apart
+
+
+@pytest.mark.parametrize("section", [MODELS[1], COLUMNS], ids=ids)
+def test_a_batch_of_slabs_of_several_sizes_equals_each_alone(section):
+    model = model_of(section)
+    shapes, bias = [(7, 9), (7, 12), (7, 9)], [2.5, 0.0, 1.0]
+    samples = [Data(num_nodes=Ly * Lx, **{K.Q: torch.randn(Ly * Lx, dtype=torch.float64),
+                                          K.MU_LEFT: torch.tensor([v], dtype=torch.float64),
+                                          K.MU_RIGHT: torch.tensor([0.0], dtype=torch.float64),
+                                          K.LATTICE: torch.tensor([[Ly, Lx]])}) for (Ly, Lx), v in zip(shapes, bias)]
+    batched = model(Batch.from_data_list(samples), {})[K.DENSITY]
+    alone = torch.cat([model(Batch.from_data_list([s]), {})[K.DENSITY] for s in samples])
+    torch.testing.assert_close(batched, alone, rtol=0, atol=1e-12)
 
 
 def test_column_context_reaches_across_the_slab():
