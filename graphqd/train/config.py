@@ -58,7 +58,10 @@ SECTIONS = {
         "val_every": Field("int", 100, minimum=1, doc="validation-rollout interval in steps (and at the end)"),
         "val_rollout_steps": Field("int", 50, minimum=1, doc="model steps per validation rollout (at most what "
                                                              "the stored trajectories hold)"),
-        "val_runs": Field("int", 4, minimum=1, doc="validation trajectories rolled out"),
+        "val_runs": Field("int", 4, minimum=1, doc="validation trajectories rolled out from each store (data.path "
+                                                   "and every data.extra_paths); with several stores each is "
+                                                   "logged under val/<store name>/ and val/rollout_rmse is their "
+                                                   "mean"),
         "checkpoint_every": Field("int", 100, minimum=1, doc="checkpoint interval in steps (and at the end)"),
         "keep_checkpoints": Field("int", 3, minimum=1, doc="newest checkpoints kept; older ones are deleted"),
         "figures": Field("bool", True, doc="rollout figures in TensorBoard"),

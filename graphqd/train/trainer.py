@@ -19,6 +19,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import yaml
 from torch.nn.parallel import DistributedDataParallel
@@ -32,7 +33,7 @@ from graphqd.models.normalization import Normalization
 from graphqd.models.registry import build_model, model_class, validate_model_section
 from graphqd.runtime import checkpoint as ckpt
 from graphqd.runtime.rollout import rollout
-from graphqd.runtime.systems import dataset_class, dataset_for, run_counts
+from graphqd.runtime.systems import dataset_class, dataset_for, run_counts, store_paths
 from graphqd.train import distributed
 from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
 from graphqd.train.objective import RolloutObjective, input_noise
@@ -47,6 +48,18 @@ class TrainResult:
     val_rollout_rmse: list = field(default_factory=list)  # last validation curve, per rollout step
     checkpoint: str = ""
     seconds: float = 0.0
+
+
+def validation_runs(config: dict, runs: list[int], count: int) -> dict[str, list[int]]:
+    """The first `count` validation runs of each store that has any, by store name (the file name
+    without its extension): a training set of several chain lengths is validated at each."""
+    ends = np.cumsum(run_counts(config)).tolist()
+    chosen = {}
+    for path, first, end in zip(store_paths(config), [0, *ends[:-1]], ends):
+        mine = [r for r in runs if first <= r < end][:count]
+        if mine:
+            chosen.setdefault(os.path.splitext(os.path.basename(path))[0], []).extend(mine)
+    return chosen
 
 
 def data_splits(config: dict) -> dict:
@@ -213,8 +226,9 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     workers = config["data"]["num_workers"]
     loader = train_set.loader(sampler, workers)
     log = config["log"]
-    validator = Validator(config, splits["val"][:log["val_runs"]], device) \
-        if processes.is_main and splits["val"] else None
+    validators = {name: Validator(config, runs, device)
+                  for name, runs in validation_runs(config, splits["val"], log["val_runs"]).items()} \
+        if processes.is_main else {}
     writer = None
     if processes.is_main:
         from torch.utils.tensorboard import SummaryWriter
@@ -280,15 +294,24 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
             elif processes.active:
                 for value in terms.values():  # keep the collective calls of every process aligned
                     processes.mean(value.detach().float())
-            if validator is not None and (step % log["val_every"] == 0 or step == total):
-                curve, states = validator(model)
+            if validators and (step % log["val_every"] == 0 or step == total):
+                curves = {}
+                for name, validator in validators.items():
+                    curve, states = validator(model)
+                    curves[name] = curve
+                    tag = "val" if len(validators) == 1 else f"val/{name}"
+                    writer.add_scalar(f"{tag}/rollout_rmse", sum(curve) / len(curve), step)
+                    for h in sorted({1, max(1, len(curve) // 2), len(curve)}):
+                        writer.add_scalar(f"{tag}/rollout_rmse_step_{h:04d}", curve[h - 1], step)
+                    if log["figures"]:
+                        writer.add_figure(f"{tag}/rollout", rollout_figure(validator, states, curve), step)
+                # several stores: each counts once, whatever its number of runs or sites
+                steps = min(map(len, curves.values()))
+                curve = [sum(c[h] for c in curves.values()) / len(curves) for h in range(steps)]
                 result.val_rollout_rmse = curve
                 last_val = sum(curve) / len(curve)
-                writer.add_scalar("val/rollout_rmse", last_val, step)
-                for h in sorted({1, max(1, len(curve) // 2), len(curve)}):
-                    writer.add_scalar(f"val/rollout_rmse_step_{h:04d}", curve[h - 1], step)
-                if log["figures"]:
-                    writer.add_figure("val/rollout", rollout_figure(validator, states, curve), step)
+                if len(validators) > 1:
+                    writer.add_scalar("val/rollout_rmse", last_val, step)
                 if step == total:
                     for h, value in enumerate(curve, 1):
                         writer.add_scalar("val/rollout_rmse_curve", value, h)

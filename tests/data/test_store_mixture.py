@@ -14,7 +14,7 @@ from graphqd.runtime import checkpoint as ckpt
 from graphqd.runtime.systems import dataset_for
 from graphqd.train import train
 from graphqd.train.config import resolve
-from graphqd.train.trainer import data_splits
+from graphqd.train.trainer import data_splits, validation_runs
 
 MODEL = {"name": "parc_graph", "width": 8, "depth": 1, "band_radius": 2, "splitting": "strang",
          "onsite_phonons": True}
@@ -93,6 +93,21 @@ def test_training_on_two_stores_records_them_and_resumes(stores, tmp_path):
     assert [p.endswith("L9.h5") for p in saved.dataset["extra_paths"]] == [True]
     resumed = train(dict(config, train=dict(config["train"], steps=9)), resume=str(tmp_path / "run"))
     assert resumed.step == 9
+
+
+def test_each_store_is_validated_and_the_mean_is_logged(stores, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    config = config_of(stores, tmp_path / "run", split=[0.5, 0.5, 0.0])
+    chosen = validation_runs(config, data_splits(config)["val"], 2)
+    assert sorted(chosen) == ["L6", "L9"] and all(len(runs) <= 2 for runs in chosen.values())
+    assert all(r < 3 for r in chosen["L6"]) and all(r >= 3 for r in chosen["L9"])
+    train(config)
+    events = EventAccumulator(str(tmp_path / "run"), size_guidance={"scalars": 0})
+    events.Reload()
+    last = {tag: events.Scalars(tag)[-1].value for tag in events.Tags()["scalars"]
+            if tag.startswith("val/") and tag.endswith("rollout_rmse")}
+    assert sorted(last) == ["val/L6/rollout_rmse", "val/L9/rollout_rmse", "val/rollout_rmse"]
+    assert last["val/rollout_rmse"] == pytest.approx(0.5 * (last["val/L6/rollout_rmse"] + last["val/L9/rollout_rmse"]))
 
 
 def test_stores_that_disagree_are_a_clear_error(stores, tmp_path):
