@@ -1,10 +1,11 @@
 """Accuracy of learned NEGF densities and forces: RMSE per bias and per region, and parity plots.
 
 Every checkpoint is scored on (1) the test runs of its own training store (the split recorded in
-the checkpoint) and (2) every run of the held-out bias sweep (another seed, three unseen biases):
+the checkpoint; of data.path where it trained on several stores) and (2) every run of the held-out bias sweep (another seed, three unseen biases):
 
     python experiments/negf_forcefield/accuracy.py --sweep data/negf_sweep_exact.h5 \\
-        --models graph=runs/ff_graph cnn=runs/ff_cnn --out experiments/negf_forcefield/results
+        --models graph=runs/ff_graph cnn=runs/ff_cnn --out experiments/negf_forcefield/results \\
+        [--sets 40x14=data/negf_transfer_exact_40x14.h5]
 
 Per run and over all its records and sites (`graphqd.evaluate.negf_metrics`): RMSE of n, as a
 fraction of std(n), RMSE of F (g · RMSE of n), and RMSE of n in the 6 columns next to each lead and
@@ -43,14 +44,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sweep", required=True, help="held-out sweep store (exact NEGF)")
     ap.add_argument("--models", nargs="+", required=True, metavar="NAME=CHECKPOINT")
+    ap.add_argument("--sets", nargs="*", default=[], metavar="NAME=STORE",
+                    help="further exact stores to score every run of (e.g. a lattice of another size)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     results, parity = {}, {}
+    subsets = ["test_split", "sweep", *(item.partition("=")[0] for item in args.sets)]
     for item in args.models:
         name, _, path = item.partition("=")
         surrogate = load_surrogate(path, "cpu", "negf")
-        test_runs = surrogate.dataset["splits"]["test"]
+        with open_store(surrogate.dataset["path"], "negf") as handle:  # with extra stores: data.path's test runs
+            test_runs = [r for r in surrogate.dataset["splits"]["test"] if r < int(handle["Q"].shape[0])]
         sweep, predicted, exact = score(surrogate, args.sweep, None)
         results[name] = {"checkpoint": os.path.abspath(surrogate.path), "step": surrogate.step,
                          "model": surrogate.config["model"]["name"], "parameters": surrogate.parameter_count,
@@ -58,19 +63,22 @@ def main() -> None:
         if test_runs:
             own, _, _ = score(surrogate, surrogate.dataset["path"], test_runs)
             results[name]["test_split"] = {"store": surrogate.dataset["path"], "runs": test_runs, "groups": own}
+        for item in args.sets:
+            subset, _, store = item.partition("=")
+            groups, _, _ = score(surrogate, store, None)
+            results[name][subset] = {"store": os.path.abspath(store), "groups": groups}
         parity[name] = (predicted, exact)
         print(f"{name}: " + ", ".join(f"{subset} RMSE n {g['all']['rmse_n']:.4g} "
                                       f"({100 * g['all']['relative_rmse_n']:.2f} % of std n), lead columns "
                                       f"{g['all']['rmse_n_leads']:.4g}" for subset, g in
-                                      ((s, results[name][s]["groups"]) for s in ("test_split", "sweep")
-                                       if s in results[name])))
+                                      ((s, results[name][s]["groups"]) for s in subsets if s in results[name])))
     with open(os.path.join(args.out, "accuracy.json"), "w") as fh:
         json.dump(results, fh, indent=2)
     with open(os.path.join(args.out, "accuracy.csv"), "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["model", "set", "group", "runs", *PER_RUN])
         for name, entry in results.items():
-            for subset in ("test_split", "sweep"):
+            for subset in subsets:
                 for group, values in entry.get(subset, {"groups": {}})["groups"].items():
                     writer.writerow([name, subset, group, values["runs"], *[values.get(m, "") for m in PER_RUN]])
     fig, axes = plt.subplots(1, len(parity), figsize=(3.8 * len(parity), 3.6), squeeze=False, constrained_layout=True)
