@@ -103,7 +103,7 @@ class StoreMixture(Dataset):
         weights /= weights.sum()
         parts = [m.statistics(max_runs) for m in self.members]
         pooled = {}
-        for key in self.state_keys:
+        for key in parts[0]:  # the state and any input the model normalises (a force field's Q)
             mean = sum(w * np.asarray(p[key]["mean"]) for w, p in zip(weights, parts))
             second = sum(w * (np.asarray(p[key]["std"]) ** 2 + np.asarray(p[key]["mean"]) ** 2)
                          for w, p in zip(weights, parts))

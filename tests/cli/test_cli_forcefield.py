@@ -15,7 +15,10 @@ from graphqd.data.recipes import negf as recipe
 from graphqd.errors import ConfigError
 from graphqd.graphs.negf import ForceFieldSpec
 from graphqd.physics import negf
+from graphqd.runtime import checkpoint as ckpt
 from graphqd.runtime.force_field import learned_force_field
+from graphqd.train import train
+from graphqd.train.config import resolve
 
 from test_cli_holstein import assert_clean_error
 
@@ -53,6 +56,20 @@ def test_samples_are_the_stored_snapshots(fitted):
     assert sample.node_weight.reshape(5, 10)[0].tolist() == [0, 0] + [1] * 6 + [0, 0]
     with pytest.raises(ConfigError, match="train.rollout_lengths must be"):
         ForceSamples(str(fitted / "data.h5"), [1], 1, 2)
+
+
+def test_training_on_slabs_of_two_lengths(fitted, tmp_path):
+    """A force field trains on stores of two lattice lengths at once: Q and n statistics are pooled,
+    batches mix the lengths, each store is validated."""
+    shorter = tmp_path / "Lx8.h5"
+    recipe.generate(cfg.validate(dict(DATA, seed=6, lattice={"Lx": 8, "Ly": 5}), recipe.SCHEMA), str(shorter),
+                    torch.device("cpu"))
+    config = resolve(dict(TRAIN, data=dict(TRAIN["data"], path=str(fitted / "data.h5"), extra_paths=[str(shorter)]),
+                          train=dict(TRAIN["train"], steps=4),
+                          log=dict(TRAIN["log"], run_dir=str(tmp_path / "run"), val_every=4, checkpoint_every=4)))
+    result = train(config)
+    assert result.step == 4 and np.isfinite(result.val_rollout_rmse).all()
+    assert set(ckpt.load(str(tmp_path / "run")).normalization["stats"]) >= {"Q", "n"}
 
 
 def test_learned_force_is_the_exact_force_of_the_learned_density(fitted):
