@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 G=".venv/bin/graphqd --threads 1"
 E=experiments/negf_forcefield
 R=$E/results
-MODELS="graph cnn graph_deep"
+MODELS="graph cnn graph_deep graph_columns graph_deep_columns graph_columns_lengths"
 SEEDS="2601 2602 2603"     # held-out sweep seeds (2601 is sweep.yaml's own)
 stage=${1:-all}
 export OMP_NUM_THREADS=1
@@ -16,6 +16,11 @@ mkdir -p data runs "$R"
 
 if [[ $stage == data || $stage == all ]]; then
   $G simulate negf --config datasets/negf_forcefield.yaml --out data/negf_forcefield.h5
+  # the same recipe on 12 x 14 and 28 x 14, for graph_columns_lengths.yaml (~7 + ~35 min)
+  $G simulate negf --config datasets/negf_forcefield.yaml --out data/negf_forcefield_Lx12.h5 \
+    --set lattice.Lx=12 --set seed=18
+  $G simulate negf --config datasets/negf_forcefield.yaml --out data/negf_forcefield_Lx28.h5 \
+    --set lattice.Lx=28 --set seed=19 --set "sweep.temperature=[0.1]" --set trajectories=16
   $G simulate negf --config $E/sweep.yaml --out data/negf_sweep_exact.h5
   for s in ${SEEDS#2601 }; do $G simulate negf --config $E/sweep.yaml --out data/negf_sweep_exact_$s.h5 --set seed=$s; done
   $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_exact_40x14.h5
@@ -38,6 +43,7 @@ if [[ $stage == dynamics || $stage == all ]]; then
 fi
 if [[ $stage == results || $stage == all ]]; then
   .venv/bin/python $E/accuracy.py --sweep data/negf_sweep_exact.h5 --out $R \
+    --sets 40x14=data/negf_transfer_exact_40x14.h5 \
     --models $(for m in $MODELS; do printf "%s=runs/ff_%s " $m $m; done)
   exact="data/negf_sweep_exact.h5 $(for s in ${SEEDS#2601 }; do printf "data/negf_sweep_exact_%s.h5 " $s; done)"
   learned=$(for m in $MODELS; do printf "%s=data/negf_sweep_%s.h5" $m $m
