@@ -1,7 +1,8 @@
 """Accuracy of learned NEGF densities and forces: RMSE per bias and per region, and parity plots.
 
 Every checkpoint is scored on (1) the test runs of its own training store (the split recorded in
-the checkpoint; of data.path where it trained on several stores) and (2) every run of the held-out bias sweep (another seed, three unseen biases):
+the checkpoint; of data.path where it trained on several stores), (2) every run of the held-out
+bias sweep (another seed, three unseen biases) and (3) every run of each store given by --sets:
 
     python experiments/negf_forcefield/accuracy.py --sweep data/negf_sweep_exact.h5 \\
         --models graph=runs/ff_graph cnn=runs/ff_cnn --out experiments/negf_forcefield/results \\
@@ -86,7 +87,7 @@ def main() -> None:
         ax.hexbin(exact, predicted, gridsize=80, bins="log", cmap="viridis", extent=(0, 1, 0, 1))
         ax.plot([0, 1], [0, 1], "w--", lw=0.8)
         rmse = results[name]["sweep"]["groups"]["all"]["rmse_n"]
-        ax.set(xlabel="exact $n_i$", ylabel="learned $n_i$", title=f"{name}: RMSE {rmse:.3g} (held-out sweep)")
+        ax.set(xlabel="exact $n_i$", ylabel="learned $n_i$", title=f"{name}\nRMSE {rmse:.3g} (held-out sweep)")
     fig.savefig(os.path.join(args.out, "parity.png"), dpi=110)
     plt.close(fig)
 

@@ -38,6 +38,8 @@ if [[ $stage == dynamics || $stage == all ]]; then
     done
   done
   $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_graph_40x14.h5 --set force.checkpoint=runs/ff_graph
+  $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_graph_columns_lengths_40x14.h5 \
+    --set force.checkpoint=runs/ff_graph_columns_lengths
   $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_graph_400x300.h5 \
     --set force.checkpoint=runs/ff_graph --set lattice.Lx=400 --set lattice.Ly=300
 fi
@@ -50,10 +52,13 @@ if [[ $stage == results || $stage == all ]]; then
             for s in ${SEEDS#2601 }; do printf ",data/negf_sweep_%s_%s.h5" $m $s; done; printf " "; done)
   .venv/bin/python $E/dynamics.py --exact $exact --learned $learned --out $R | tee $R/dynamics.txt
   .venv/bin/python $E/transfer.py --out $R --runs "exact 40x14=data/negf_transfer_exact_40x14.h5" \
-    "graph 40x14=data/negf_transfer_graph_40x14.h5" "graph 400x300=data/negf_transfer_graph_400x300.h5" \
+    "graph 40x14=data/negf_transfer_graph_40x14.h5" \
+    "columns, 3 lengths 40x14=data/negf_transfer_graph_columns_lengths_40x14.h5" \
+    "graph 400x300=data/negf_transfer_graph_400x300.h5" \
     | tee $R/transfer.txt
   $G bench surrogate --checkpoint runs/ff_graph --out $R/bench_1thread.json | tee $R/bench_1thread.txt
   .venv/bin/graphqd --threads 2 bench surrogate --checkpoint runs/ff_graph --out $R/bench_2threads.json \
     | tee $R/bench_2threads.txt
   .venv/bin/graphqd export runs/ff_graph --out $E/pretrained/forcefield_graph.pt
+  .venv/bin/graphqd export runs/ff_graph_columns_lengths --out $E/pretrained/forcefield_graph_columns.pt
 fi
