@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every number and figure of experiments/negf_forcefield/README.md, from scratch, on the CPU:
 #   bash experiments/negf_forcefield/run.sh [data|train|dynamics|results|all]   (default all)
-# data: ~30 min (training store) + ~12 min (held-out sweep) + ~10 min (exact 40 x 14) of one CPU thread each;
-# train: ~25-40 min per model; dynamics: a few minutes per force field, 400 x 300 included.
+# data: ~30 min (training store) + ~42 min (12 x 14 and 28 x 14) + ~12 min (held-out sweep) + ~10 min (exact
+# 40 x 14) of one CPU thread each;
+# train: ~25-50 min per model (six models); dynamics: a few minutes per force field, 400 x 300 included.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 G=".venv/bin/graphqd --threads 1"
