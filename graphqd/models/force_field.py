@@ -61,11 +61,13 @@ class ForceField(nn.Module, metaclass=abc.ABCMeta):
             return {K.DENSITY: self.density(Q, mu_left, mu_right, tuple(int(n) for n in shapes[0]))}
         sizes = shapes.prod(1)
         first = torch.cumsum(sizes, 0) - sizes
-        n = torch.empty_like(Q)
+        n = None
         for shape in shapes.unique(dim=0):
             graphs = (shapes == shape).all(1).nonzero()[:, 0]
             sites = (first[graphs, None] + torch.arange(int(sizes[graphs[0]]), device=Q.device)).reshape(-1)
-            n[sites] = self.density(Q[sites], mu_left[graphs], mu_right[graphs], tuple(int(k) for k in shape))
+            part = self.density(Q[sites], mu_left[graphs], mu_right[graphs], tuple(int(k) for k in shape))
+            n = part.new_empty(Q.shape) if n is None else n  # the model's dtype (bfloat16 under autocast)
+            n[sites] = part
         return {K.DENSITY: n}
 
     def density(self, Q: Tensor, mu_left: Tensor, mu_right: Tensor, shape: tuple) -> Tensor:
