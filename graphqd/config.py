@@ -25,7 +25,8 @@ class Field:
 
     Args:
         kind: "int", "float", "bool", "str", "lattice" (an int or a pair of ints),
-            "floats"/"ints" (a list of numbers), "strs" (a list of strings, may be empty) or "any".
+            "floats"/"ints" (a list of numbers; empty only if the default is), "strs" (a list of
+            strings, may be empty) or "any".
         default: value used when the key is absent; REQUIRED makes the key mandatory.
         choices: allowed values (for "str").
         minimum, maximum: inclusive bounds; `positive` demands > 0.
@@ -86,8 +87,8 @@ class Field:
                 fail()
             return list(value)
         if self.kind in ("floats", "ints"):
-            if not isinstance(value, (list, tuple)) or not value:
-                fail()
+            if not isinstance(value, (list, tuple)) or not (value or self.default == []):
+                fail()  # empty only where the default is (an optional list)
             scalar = Field(self.kind[:-1], minimum=self.minimum, maximum=self.maximum, positive=self.positive)
             return [scalar.check(key, v) for v in value]
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -2,7 +2,7 @@
 # Shallow quench g 0.5 -> 0.8 on chains of every length: one model trained on L = 8 ... 64, rolled out at
 # L = 8 ... 1024 against the exact solver at the same L (experiment 8, redone).
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
-#   (band-16 models: data16, train16, train16all, data16long, train16long, eval16)
+#   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, eval16)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
 GQD=${GQD:-.venv/bin/graphqd}
@@ -102,7 +102,10 @@ if [[ $stage == data16long ]]; then
     integrator.t_final=100.0 storage.batch=2
 fi
 if [[ $stage == train16long ]]; then
-  $GQD train --config $HERE/shallow_chains16_long_graph.yaml # continues the train16 run on L = 64 ... 512
+  $GQD train --config $HERE/shallow_chains16_long_graph.yaml # continues pretrained/shallow_chains16_graph.pt on L >= 64
+fi
+if [[ $stage == train16mixed ]]; then
+  $GQD train --config $HERE/shallow_chains16_mixed_graph.yaml  # needs the data, data16 and data16long stores
 fi
 if [[ $stage == eval16 ]]; then
   # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run); rho dense up to L = 32, where the band

@@ -5,7 +5,9 @@ training set: the Holstein surrogates that run on long chains learn from L = 8 �
 once. The stores' trajectories are numbered consecutively, `data.path`'s first, so the
 split by trajectory (`graphqd.data.splits`) and every run list of the trainer work as
 for one store. Each sample is one graph of its own store; PyG batches graphs of
-different sizes.
+different sizes. By default a batch draws from the stores in proportion to their samples;
+`data.store_weights` fixes each store's share of every batch instead, so that a few long
+chains are not outnumbered by many short ones.
 """
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ import bisect
 import math
 
 import numpy as np
+import torch
 from torch import Tensor
 from torch_geometric.data import Data, Dataset
 
-from graphqd.data.dataset import WindowDataset
+from graphqd.data.dataset import GlobalBatchSampler, WindowDataset
 from graphqd.errors import ConfigError
 
 
@@ -26,9 +29,10 @@ class StoreMixture(Dataset):
     Args:
         members: one dataset per store, each holding its share of the mixture's runs.
         runs: the mixture's trajectory numbers of each member (same order as their runs).
+        weights: each member's share of every training batch (default: ∝ its samples).
     """
 
-    def __init__(self, members: list, runs: list[list[int]]):
+    def __init__(self, members: list, runs: list[list[int]], weights: list[float] | None = None):
         super().__init__(None)
         if not members:
             raise ConfigError("a store mixture needs at least one store with runs in this split")
@@ -42,6 +46,7 @@ class StoreMixture(Dataset):
         self.state_keys, self.system = first.state_keys, first.system
         self.step, self.horizon = first.step, first.horizon
         self.ends = np.cumsum([len(m) for m in members]).tolist()
+        self.weights = weights
 
     # --- facts shared by the members -------------------------------------------------------
     @property
@@ -116,5 +121,51 @@ class StoreMixture(Dataset):
     def store_facts(self) -> dict:
         return self.members[0].store_facts()
 
-    loader = WindowDataset.loader  # both serve any Dataset with len()
-    batch_sampler = WindowDataset.batch_sampler
+    loader = WindowDataset.loader  # serves any Dataset with len()
+
+    def batch_sampler(self, global_batch: int, seed: int, rank: int = 0, world: int = 1,
+                      first_batch: int = 0) -> torch.utils.data.Sampler:
+        """Seeded epochs of every sample, or with `weights` a fixed count from each member per batch."""
+        if self.weights is None:
+            return WindowDataset.batch_sampler(self, global_batch, seed, rank, world, first_batch)
+        return StratifiedBatchSampler([len(m) for m in self.members], self.weights, global_batch, seed, rank, world,
+                                      first_batch)
+
+
+def apportion(total: int, weights: list[float]) -> list[int]:
+    """Integer counts summing to `total`, ∝ `weights`, by largest remainder (ties to the first)."""
+    exact = total * np.asarray(weights, dtype=np.float64) / float(sum(weights))
+    counts = np.floor(exact).astype(int)
+    for k in np.argsort(-(exact - counts), kind="stable")[:total - int(counts.sum())]:
+        counts[k] += 1
+    return counts.tolist()
+
+
+class StratifiedBatchSampler(GlobalBatchSampler):
+    """Global batches holding c_k samples of member k, c = `apportion`(G, weights).
+
+    Member k (samples o_k … o_k + n_k − 1 of the mixture) feeds its own stream, the seeded
+    per-epoch permutations π_{k,0} ‖ π_{k,1} ‖ … of its n_k samples; global batch b takes
+    positions b·c_k … (b + 1)·c_k − 1 of each stream. As for `GlobalBatchSampler`, the order is
+    a function of (seed, b) only, and rank r of `world` takes the r-th contiguous slice.
+    """
+
+    def __init__(self, sizes: list[int], weights: list[float], global_batch: int, seed: int, rank: int = 0,
+                 world: int = 1, first_batch: int = 0):
+        super().__init__(sum(sizes), global_batch, seed, rank, world, first_batch)
+        self.sizes, self.counts = sizes, apportion(global_batch, weights)
+        self.offsets = np.cumsum([0, *sizes[:-1]]).tolist()
+
+    def _permutation(self, member: int, epoch: int) -> Tensor:
+        generator = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) * 1_009 + member)
+        return torch.randperm(self.sizes[member], generator=generator)
+
+    def batch(self, b: int) -> list[int]:
+        chosen = []
+        for k, (n, c, offset) in enumerate(zip(self.sizes, self.counts, self.offsets)):
+            positions = range(b * c, (b + 1) * c)
+            epochs = {p // n for p in positions}
+            perms = {e: self._permutation(k, e) for e in epochs}
+            chosen += [offset + int(perms[p // n][p % n]) for p in positions]
+        begin = self.rank * self.local
+        return chosen[begin:begin + self.local]

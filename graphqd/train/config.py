@@ -15,6 +15,8 @@ SECTIONS = {
         "path": Field("str", doc="the HDF5 store to train on"),
         "extra_paths": Field("strs", [], doc="further stores trained on with data.path (same system and model "
                              "step, lattice sizes may differ); their trajectories are numbered after data.path's"),
+        "store_weights": Field("floats", [], minimum=0.0, doc="share of every batch drawn from each store, data.path "
+                               "first, then each data.extra_paths (normalised; empty: in proportion to their samples)"),
         "step": Field("int", 1, minimum=1, doc="k: stored snapshots per model step (Δt = k × stored spacing)"),
         "start_stride": Field("int", 1, minimum=1, doc="use every n-th snapshot as a window start"),
         "split": Field("floats", [0.8, 0.1, 0.1], minimum=0.0, maximum=1.0,
@@ -86,6 +88,10 @@ def resolve(config: dict) -> dict:
     if len(lengths) != len(starts) or starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
         raise ConfigError(f"config key 'train.curriculum' must hold one increasing start step per entry of "
                           f"'train.rollout_lengths', beginning with 0; got {starts} for lengths {lengths}")
+    weights, stores = resolved["data"]["store_weights"], 1 + len(resolved["data"]["extra_paths"])
+    if weights and (len(weights) != stores or not sum(weights) > 0):
+        raise ConfigError(f"config key 'data.store_weights' must hold one weight per store ({stores}: data.path and "
+                          f"data.extra_paths), not all zero; got {weights}")
     if len(resolved["optim"]["betas"]) != 2:
         raise ConfigError(f"config key 'optim.betas' must be two numbers in [0, 1], got {resolved['optim']['betas']}")
     return resolved

@@ -7,7 +7,7 @@ from torch_geometric.data import Batch
 
 from conftest import TINY_HOLSTEIN
 from graphqd import config as cfg
-from graphqd.data.mixture import StoreMixture
+from graphqd.data.mixture import StoreMixture, apportion
 from graphqd.data.recipes import holstein as recipe
 from graphqd.errors import ConfigError
 from graphqd.runtime import checkpoint as ckpt
@@ -108,6 +108,32 @@ def test_each_store_is_validated_and_the_mean_is_logged(stores, tmp_path):
             if tag.startswith("val/") and tag.endswith("rollout_rmse")}
     assert sorted(last) == ["val/L6/rollout_rmse", "val/L9/rollout_rmse", "val/rollout_rmse"]
     assert last["val/rollout_rmse"] == pytest.approx(0.5 * (last["val/L6/rollout_rmse"] + last["val/L9/rollout_rmse"]))
+
+
+def test_store_weights_fix_each_stores_share_of_every_batch(stores):
+    config = config_of(stores, store_weights=[1.0, 3.0])
+    dataset = dataset_for(config, range(7), horizon=1)
+    sizes = [len(m) for m in dataset.members]
+    assert apportion(4, [1.0, 3.0]) == [1, 3] and apportion(5, [1.0, 1.0, 1.0]) == [2, 2, 1]
+    sampler = dataset.batch_sampler(4, seed=5)
+    batches = [sampler.batch(b) for b in range(3 * sizes[0])]
+    for batch in batches:  # one sample of the first store, three of the second, in every batch
+        assert sum(i < sizes[0] for i in batch) == 1 and len(batch) == 4
+    # each store's stream runs through all its samples once per epoch of its own
+    first = [i for batch in batches[:sizes[0]] for i in batch if i < sizes[0]]
+    assert sorted(first) == list(range(sizes[0]))
+    second = [i for batch in batches for i in batch if i >= sizes[0]][:sizes[1]]
+    assert sorted(second) == list(range(sizes[0], sum(sizes)))
+    # resumable and shared out over ranks as the plain sampler
+    assert next(iter(dataset.batch_sampler(4, seed=5, first_batch=7))) == batches[7]
+    halves = [dataset.batch_sampler(4, seed=5, rank=r, world=2).batch(7) for r in range(2)]
+    assert halves[0] + halves[1] == batches[7]
+    assert sampler.batch(0) != dataset.batch_sampler(4, seed=6).batch(0) or sampler.batch(1) != \
+        dataset.batch_sampler(4, seed=6).batch(1)
+    with pytest.raises(ConfigError, match="data.store_weights"):
+        config_of(stores, store_weights=[1.0])
+    with pytest.raises(ConfigError, match="data.store_weights"):
+        config_of(stores, store_weights=[0.0, 0.0])
 
 
 def test_stores_that_disagree_are_a_clear_error(stores, tmp_path):
