@@ -6,12 +6,14 @@ bias sweep (another seed, three unseen biases) and (3) every run of each store g
 
     python experiments/negf_forcefield/accuracy.py --sweep data/negf_sweep_exact.h5 \\
         --models graph=runs/ff_graph cnn=runs/ff_cnn --out experiments/negf_forcefield/results \\
-        [--sets 40x14=data/negf_transfer_exact_40x14.h5]
+        [--sets 40x14=data/negf_transfer_exact_40x14.h5] [--append --parity parity_mlp.png]
 
 Per run and over all its records and sites (`graphqd.evaluate.negf_metrics`): RMSE of n, as a
 fraction of std(n), RMSE of F (g · RMSE of n), and RMSE of n in the 6 columns next to each lead and
 in the bulk. Writes accuracy.csv (one row per model, set and bias), accuracy.json and parity.png
-(learned against exact n on the sweep, one panel per model).
+(learned against exact n on the sweep, one panel per model). With --append the models join those
+of the existing accuracy.json (a model of the same name is replaced) and the parity plot of the new
+models goes to --parity.
 """
 from __future__ import annotations
 
@@ -48,10 +50,16 @@ def main() -> None:
     ap.add_argument("--sets", nargs="*", default=[], metavar="NAME=STORE",
                     help="further exact stores to score every run of (e.g. a lattice of another size)")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--append", action="store_true", help="add to the models of the existing accuracy.json")
+    ap.add_argument("--parity", default="parity.png", help="file name of the parity plot of these models")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     results, parity = {}, {}
+    if args.append:
+        with open(os.path.join(args.out, "accuracy.json")) as fh:
+            results = json.load(fh)
     subsets = ["test_split", "sweep", *(item.partition("=")[0] for item in args.sets)]
+    subsets += sorted({s for entry in results.values() for s in entry if isinstance(entry[s], dict)} - set(subsets))
     for item in args.models:
         name, _, path = item.partition("=")
         surrogate = load_surrogate(path, "cpu", "negf")
@@ -88,7 +96,7 @@ def main() -> None:
         ax.plot([0, 1], [0, 1], "w--", lw=0.8)
         rmse = results[name]["sweep"]["groups"]["all"]["rmse_n"]
         ax.set(xlabel="exact $n_i$", ylabel="learned $n_i$", title=f"{name}\nRMSE {rmse:.3g} (held-out sweep)")
-    fig.savefig(os.path.join(args.out, "parity.png"), dpi=110)
+    fig.savefig(os.path.join(args.out, args.parity), dpi=110)
     plt.close(fig)
 
 

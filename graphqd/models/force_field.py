@@ -26,6 +26,7 @@ from graphqd.config import Field
 from graphqd.errors import GraphqdError
 from graphqd.graphs.cache import cached_graph
 from graphqd.graphs.negf import LEAD_FEATURES, ForceFieldSpec, canonical_mirror, lead_features
+from graphqd.models.column_recurrence import ColumnConvGRU
 from graphqd.models.normalization import Normalization
 from graphqd.models.offset_conv import OffsetConv, slot_table
 from graphqd.models.registry import register
@@ -127,7 +128,8 @@ class ForceFieldGraph(ForceField):
                                                                             linear descriptor; with
                                                                             `squares`, of (q, q²))
         h_i ← MLP([h_i, q_i, u_left(i), u_right(i)])
-        h_i ← h_i + W_c [→c_x, ←c_x],   c = GRU over columns x of the row means ⟨h⟩_y  (with `column_context`)
+        h_i ← h_i + W_c [→c_x, ←c_x],   c = GRU over columns x of the row means ⟨h⟩_y  (with `column_context`;
+                                        with `column_rows`, c_x(y) a convolutional GRU over the whole columns)
         h_i ← h_i + V^ℓ_0 σ(h_i) + Σ_{0 < |r_j − r_i| ≤ √2} V^ℓ_{r_j − r_i} σ(h_j),  ℓ = 1 … layers
         n_i = ⟨n⟩ + std(n) · MLP(h_i)
 
@@ -136,7 +138,9 @@ class ForceFieldGraph(ForceField):
     with `column_context` every site also reads the whole slab through a bidirectional GRU run
     along x from each lead over the column means, as the recursive Green's function method builds
     the lead-connected Green's function column by column (Lake et al., J. Appl. Phys. 81, 7845
-    (1997)); the column means keep both y symmetries, and the cost stays linear in the sites.
+    (1997)); the column means keep both y symmetries, and the cost stays linear in the sites. With
+    `column_rows` the carried state is resolved in y (`graphqd.models.column_recurrence`), as the
+    method's column Green's function is.
     Each layer gathers through a neighbour table of the site graph (`OffsetConv.gather_forward`),
     the same sums as message passing without a scatter.
 
@@ -154,7 +158,11 @@ class ForceFieldGraph(ForceField):
                                                   "distortion)"),
               "column_context": Field("int", 0, minimum=0, doc="hidden width of a bidirectional GRU along x over "
                                                                "the column means, added to every site (0: none; "
-                                                               "the model is then local)")}
+                                                               "the model is then local)"),
+              "column_rows": Field("int", 0, minimum=0, doc="with column_context: carry a field over the column's "
+                                                            "rows instead of its mean (a convolutional GRU along x "
+                                                            "whose kernels reach this many rows up and down; 0: the "
+                                                            "column means)")}
 
     def __init__(self, config: dict, normalization: Normalization):
         super().__init__(config, normalization)
@@ -164,7 +172,10 @@ class ForceFieldGraph(ForceField):
         self.embed = nn.Sequential(nn.Linear(C + 1 + LEAD_FEATURES, H), nn.SiLU(), nn.Linear(H, C))
         self.convs = nn.ModuleList(OffsetConv(C, C, (1, 1), tied_flips=Y_REFLECTION, check_offsets=False)
                                    for _ in range(config["layers"]))
-        if config["column_context"]:
+        if config["column_context"] and config["column_rows"]:
+            self.columns = ColumnConvGRU(C, config["column_context"], config["column_rows"])
+            self.from_columns = nn.Linear(2 * config["column_context"], C)
+        elif config["column_context"]:
             self.columns = nn.GRU(C, config["column_context"], batch_first=True, bidirectional=True)
             self.from_columns = nn.Linear(2 * config["column_context"], C)
         self.readout = nn.Sequential(nn.SiLU(), nn.Linear(C, H), nn.SiLU(), nn.Linear(H, 1))
@@ -175,7 +186,10 @@ class ForceFieldGraph(ForceField):
         table = batched_table(shape, self.config["cutoff"], int(self.config["cutoff"]), B, device)
         h = self.descriptor.gather_forward(torch.stack([q, q * q], 1) if self.config["squares"] else q[:, None], table)
         h = self.embed(torch.cat([h, q[:, None], lead_features(shape, mu_left, mu_right).to(q.dtype)], 1))
-        if self.config["column_context"]:
+        if self.config["column_context"] and self.config["column_rows"]:
+            context = self.columns(h.reshape(B, *shape, -1).permute(0, 3, 1, 2))     # (B, 2·hidden, Ly, Lx)
+            h = h + self.from_columns(context.permute(0, 2, 3, 1).reshape(h.shape[0], -1))
+        elif self.config["column_context"]:
             context, _ = self.columns(h.reshape(B, *shape, -1).mean(1))            # (B, Lx, 2·hidden)
             h = h + self.from_columns(context)[:, None].expand(B, *shape, -1).reshape(h.shape)
         if len(self.convs):

@@ -17,6 +17,7 @@ MODELS = [{"name": "forcefield_graph", "cutoff": 3.0, "channels": 8, "hidden": 1
           {"name": "forcefield_cnn", "channels": 8, "depth": 3},
           {"name": "forcefield_mlp", "cutoff": 3.0, "widths": [16, 16], "lead_features": True, "mirror": True}]
 COLUMNS = {"name": "forcefield_graph", "cutoff": 3.0, "channels": 8, "hidden": 16, "layers": 1, "column_context": 6}
+ROWS = dict(COLUMNS, column_rows=1)
 REACH = {"forcefield_graph": 3.0 + 2 * 2 ** 0.5, "forcefield_cnn": 3, "forcefield_mlp": 3.0}
 
 
@@ -33,10 +34,11 @@ def density(model, Q, mu_left, mu_right):
 
 
 def ids(section):
-    return section["name"] + ("_columns" if section.get("column_context") else "")
+    return section["name"] + ("_rows" if section.get("column_rows") else "_columns" if section.get("column_context")
+                              else "")
 
 
-@pytest.mark.parametrize("section", MODELS + [COLUMNS], ids=ids)
+@pytest.mark.parametrize("section", MODELS + [COLUMNS, ROWS], ids=ids)
 def test_y_translation_and_mirror_with_exchanged_leads(section):
     model = model_of(section)
     Q = torch.randn(2, *SHAPE, dtype=torch.float64)
@@ -48,7 +50,7 @@ def test_y_translation_and_mirror_with_exchanged_leads(section):
     assert not torch.allclose(n, density(model, Q, 0.0, 2.5))  # the leads do enter
 
 
-@pytest.mark.parametrize("section", [MODELS[0], MODELS[2], COLUMNS], ids=ids)
+@pytest.mark.parametrize("section", [MODELS[0], MODELS[2], COLUMNS, ROWS], ids=ids)
 def test_y_reflection_by_construction(section):
     model = model_of(section)
     Q = torch.randn(2, *SHAPE, dtype=torch.float64)
@@ -56,7 +58,7 @@ def test_y_reflection_by_construction(section):
                                rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("section", MODELS + [COLUMNS], ids=ids)
+@pytest.mark.parametrize("section", MODELS + [COLUMNS, ROWS], ids=ids)
 def test_batch_equals_single_and_mixed_biases(section):
     model = model_of(section)
     Q = torch.randn(3, *SHAPE, dtype=torch.float64)
@@ -93,7 +95,7 @@ def test_locality_far_sites_do_not_move_and_any_lattice_size(section):
     torch.testing.assert_close(long[:, 200], short[:, 20], rtol=0, atol=1e-3)  # lead features e^(-20/3) apart
 
 
-@pytest.mark.parametrize("section", [MODELS[1], COLUMNS], ids=ids)
+@pytest.mark.parametrize("section", [MODELS[1], COLUMNS, ROWS], ids=ids)
 def test_a_batch_of_slabs_of_several_sizes_equals_each_alone(section):
     model = model_of(section)
     shapes, bias = [(7, 9), (7, 12), (7, 9)], [2.5, 0.0, 1.0]
@@ -108,9 +110,33 @@ def test_a_batch_of_slabs_of_several_sizes_equals_each_alone(section):
 
 def test_column_context_reaches_across_the_slab():
     """With `column_context` a change of Q at the left edge moves n at the right edge, 39 columns
-    away; the same model without it does not."""
+    away; the same model without it does not. Carried over the rows, the change at row 4 reaches
+    the right edge unevenly in y, as the column mean cannot."""
     assert float(kick_response(model_of(COLUMNS), 0)[:, 39].min()) > 0
     assert float(kick_response(model_of(dict(COLUMNS, column_context=0)), 0)[:, 39].max()) == 0
+    right = kick_response(model_of(ROWS), 0)[:, 39]
+    assert float(right.min()) > 0 and float(right.std()) > 0.01 * float(right.mean())
+
+
+def test_column_recurrence_against_an_explicit_loop():
+    """The convolutional GRU against its equations written out row by row."""
+    from graphqd.models.column_recurrence import ColumnConvGRU
+    torch.manual_seed(2)
+    gru = ColumnConvGRU(3, 4, 1).double()
+    u = torch.randn(2, 3, 5, 6, dtype=torch.float64)
+    out = gru(u)
+    Ly, Lx = 5, 6
+
+    def conv(layer, x):  # x (B, C, Ly): Σ_dy w(|dy|) x(y + dy), rows periodic
+        w = layer.weight_half
+        return torch.stack([layer.bias[None, :] + sum(torch.einsum("oc,bc->bo", w[:, :, abs(dy)], x[:, :, (y + dy) % Ly])
+                                                      for dy in (-1, 0, 1)) for y in range(Ly)], -1)
+    for direction, columns in ((0, range(Lx)), (1, reversed(range(Lx)))):
+        cell, h = gru.cells[direction], torch.zeros(2, 4, Ly, dtype=torch.float64)
+        for x in columns:
+            z, r = torch.sigmoid(conv(cell["gates"], torch.cat([u[..., x], h], 1))).chunk(2, 1)
+            h = (1 - z) * h + z * torch.tanh(conv(cell["candidate"], torch.cat([u[..., x], r * h], 1)))
+            torch.testing.assert_close(out[:, 4 * direction:4 * direction + 4, :, x], h, rtol=1e-12, atol=1e-12)
 
 
 def test_lattice_smaller_than_the_neighbourhood_is_an_error():
