@@ -2,14 +2,16 @@
 # Every number and figure of experiments/negf_forcefield/README.md, from scratch, on the CPU:
 #   bash experiments/negf_forcefield/run.sh [data|train|dynamics|results|all]   (default all)
 # data: ~30 min (training store) + ~42 min (12 x 14 and 28 x 14) + ~12 min (held-out sweep) + ~10 min (exact
-# 40 x 14) of one CPU thread each;
-# train: ~25-50 min per model (six models); dynamics: a few minutes per force field, 400 x 300 included.
+# 40 x 14) + ~10 min (one bias, for mlp_paper.yaml) of one CPU thread each;
+# train: ~25-50 min per model (six models), and with 4-5 jobs on the 2 cores graph_rows 78 min, mlp 53 min,
+# mlp_paper 14 min; dynamics: a few minutes per force field, 400 x 300 included.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 G=".venv/bin/graphqd --threads 1"
 E=experiments/negf_forcefield
 R=$E/results
 MODELS="graph cnn graph_deep graph_columns graph_deep_columns graph_columns_lengths"
+MORE="graph_rows mlp mlp_paper"   # scored for accuracy only (a second table and parity_rows_mlp.png)
 SEEDS="2601 2602 2603"     # held-out sweep seeds (2601 is sweep.yaml's own)
 stage=${1:-all}
 export OMP_NUM_THREADS=1
@@ -25,9 +27,12 @@ if [[ $stage == data || $stage == all ]]; then
   $G simulate negf --config $E/sweep.yaml --out data/negf_sweep_exact.h5
   for s in ${SEEDS#2601 }; do $G simulate negf --config $E/sweep.yaml --out data/negf_sweep_exact_$s.h5 --set seed=$s; done
   $G simulate negf --config $E/transfer.yaml --out data/negf_transfer_exact_40x14.h5
+  # one bias only, for the descriptor MLP trained as published (mlp_paper.yaml, ~10 min)
+  $G simulate negf --config datasets/negf_forcefield.yaml --out data/negf_forcefield_V25.h5 \
+    --set "sweep.bias=[2.5]" --set trajectories=8 --set seed=25
 fi
 if [[ $stage == train || $stage == all ]]; then
-  for m in $MODELS; do
+  for m in $MODELS $MORE; do
     [[ -d runs/ff_$m/checkpoints ]] && $G train --resume runs/ff_$m || $G train --config $E/$m.yaml
   done
 fi
@@ -48,6 +53,8 @@ if [[ $stage == results || $stage == all ]]; then
   .venv/bin/python $E/accuracy.py --sweep data/negf_sweep_exact.h5 --out $R \
     --sets 40x14=data/negf_transfer_exact_40x14.h5 \
     --models $(for m in $MODELS; do printf "%s=runs/ff_%s " $m $m; done)
+  .venv/bin/python $E/accuracy.py --sweep data/negf_sweep_exact.h5 --out $R --append --parity parity_rows_mlp.png \
+    --models $(for m in $MORE; do printf "%s=runs/ff_%s " $m $m; done)
   exact="data/negf_sweep_exact.h5 $(for s in ${SEEDS#2601 }; do printf "data/negf_sweep_exact_%s.h5 " $s; done)"
   learned=$(for m in $MODELS; do printf "%s=data/negf_sweep_%s.h5" $m $m
             for s in ${SEEDS#2601 }; do printf ",data/negf_sweep_%s_%s.h5" $m $s; done; printf " "; done)
