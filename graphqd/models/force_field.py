@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from graphqd import keys as K
 from graphqd.config import Field
-from graphqd.errors import GraphqdError
+from graphqd.errors import ConfigError, GraphqdError
 from graphqd.graphs.cache import cached_graph
 from graphqd.graphs.negf import LEAD_FEATURES, ForceFieldSpec, canonical_mirror, lead_features
 from graphqd.models.column_recurrence import ColumnConvGRU
@@ -172,6 +172,9 @@ class ForceFieldGraph(ForceField):
         self.embed = nn.Sequential(nn.Linear(C + 1 + LEAD_FEATURES, H), nn.SiLU(), nn.Linear(H, C))
         self.convs = nn.ModuleList(OffsetConv(C, C, (1, 1), tied_flips=Y_REFLECTION, check_offsets=False)
                                    for _ in range(config["layers"]))
+        if config["column_rows"] and not config["column_context"]:
+            raise ConfigError("config key 'model.column_rows' needs model.column_context > 0 (the hidden width of "
+                              "the recurrence along x)")
         if config["column_context"] and config["column_rows"]:
             self.columns = ColumnConvGRU(C, config["column_context"], config["column_rows"])
             self.from_columns = nn.Linear(2 * config["column_context"], C)

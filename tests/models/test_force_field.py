@@ -5,7 +5,7 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from graphqd import keys as K
-from graphqd.errors import GraphqdError
+from graphqd.errors import ConfigError, GraphqdError
 from graphqd.graphs.negf import canonical_mirror, column_mirror, lead_features
 from graphqd.models.normalization import Normalization
 from graphqd.models.registry import build_model
@@ -116,6 +116,11 @@ def test_column_context_reaches_across_the_slab():
     assert float(kick_response(model_of(dict(COLUMNS, column_context=0)), 0)[:, 39].max()) == 0
     right = kick_response(model_of(ROWS), 0)[:, 39]
     assert float(right.min()) > 0 and float(right.std()) > 0.01 * float(right.mean())
+
+
+def test_column_rows_without_column_context_is_a_clear_error():
+    with pytest.raises(ConfigError, match="model.column_rows"):
+        model_of(dict(COLUMNS, column_context=0, column_rows=1))
 
 
 def test_column_recurrence_against_an_explicit_loop():
