@@ -134,8 +134,8 @@ def test_column_recurrence_against_an_explicit_loop():
 
     def conv(layer, x):  # x (B, C, Ly): Σ_dy w(|dy|) x(y + dy), rows periodic
         w = layer.weight_half
-        return torch.stack([layer.bias[None, :] + sum(torch.einsum("oc,bc->bo", w[:, :, abs(dy)], x[:, :, (y + dy) % Ly])
-                                                      for dy in (-1, 0, 1)) for y in range(Ly)], -1)
+        return torch.stack([layer.bias[None, :] + sum(x[:, :, (y + dy) % Ly] @ w[:, :, abs(dy)].T for dy in (-1, 0, 1))
+                            for y in range(Ly)], -1)
     for direction, columns in ((0, range(Lx)), (1, reversed(range(Lx)))):
         cell, h = gru.cells[direction], torch.zeros(2, 4, Ly, dtype=torch.float64)
         for x in columns:
