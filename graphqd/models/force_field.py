@@ -175,11 +175,9 @@ class ForceFieldGraph(ForceField):
         if config["column_rows"] and not config["column_context"]:
             raise ConfigError("config key 'model.column_rows' needs model.column_context > 0 (the hidden width of "
                               "the recurrence along x)")
-        if config["column_context"] and config["column_rows"]:
-            self.columns = ColumnConvGRU(C, config["column_context"], config["column_rows"])
-            self.from_columns = nn.Linear(2 * config["column_context"], C)
-        elif config["column_context"]:
-            self.columns = nn.GRU(C, config["column_context"], batch_first=True, bidirectional=True)
+        if config["column_context"]:
+            self.columns = ColumnConvGRU(C, config["column_context"], config["column_rows"]) if config["column_rows"] \
+                else nn.GRU(C, config["column_context"], batch_first=True, bidirectional=True)
             self.from_columns = nn.Linear(2 * config["column_context"], C)
         self.readout = nn.Sequential(nn.SiLU(), nn.Linear(C, H), nn.SiLU(), nn.Linear(H, 1))
         self.reach = config["cutoff"]
@@ -189,7 +187,7 @@ class ForceFieldGraph(ForceField):
         table = batched_table(shape, self.config["cutoff"], int(self.config["cutoff"]), B, device)
         h = self.descriptor.gather_forward(torch.stack([q, q * q], 1) if self.config["squares"] else q[:, None], table)
         h = self.embed(torch.cat([h, q[:, None], lead_features(shape, mu_left, mu_right).to(q.dtype)], 1))
-        if self.config["column_context"] and self.config["column_rows"]:
+        if self.config["column_rows"]:
             context = self.columns(h.reshape(B, *shape, -1).permute(0, 3, 1, 2))     # (B, 2·hidden, Ly, Lx)
             h = h + self.from_columns(context.permute(0, 2, 3, 1).reshape(h.shape[0], -1))
         elif self.config["column_context"]:

@@ -129,13 +129,13 @@ def dataset_for(config: dict, runs, horizon: int, rates: bool = True, start_stri
     cls = dataset_class(config)
     if not data.get("extra_paths"):
         return cls(data["path"], runs, data["step"], horizon, spec, stride, rates)
-    members, shares, weights, first = [], [], [], 0
-    for path, count, weight in zip(store_paths(config), run_counts(config),
-                                   data.get("store_weights") or [None] * len(store_paths(config))):
+    members, shares, kept, first = [], [], [], 0
+    for k, (path, count) in enumerate(zip(store_paths(config), run_counts(config))):
         share = [int(r) for r in runs if first <= int(r) < first + count]
         if share:
             members.append(cls(path, [r - first for r in share], data["step"], horizon, spec, stride, rates))
             shares.append(share)
-            weights.append(weight)
+            kept.append(k)
         first += count
-    return StoreMixture(members, shares, None if None in weights else weights)
+    weights = data.get("store_weights")
+    return StoreMixture(members, shares, [weights[k] for k in kept] if weights else None)
