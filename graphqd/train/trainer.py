@@ -112,6 +112,9 @@ def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
     class's GRAPH_KEYS, which change its graphs and not its weights, may differ)."""
     source = config["train"]["init_from"]
     if not source:
+        if config["train"]["init_step"]:
+            raise ConfigError("config key 'train.init_step' needs train.init_from (the checkpoint whose step it "
+                              "continues)")
         return None
     initial = ckpt.load(source)
     # keys that shape only the graphs a model reads (e.g. the band radius of ρ) may change: the weights fit
@@ -125,6 +128,14 @@ def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
         raise ConfigError(f"config key 'train.init_from': '{source}' was trained with model step "
                           f"{initial.normalization['dt']:g}, this run's data give {dt:g}")
     return initial
+
+
+def continued_step(initial: ckpt.Checkpoint, config: dict) -> int:
+    """The step at which a run with train.init_step begins: the step of its train.init_from checkpoint."""
+    if initial.step >= config["train"]["steps"]:
+        raise ConfigError(f"config key 'train.steps' ({config['train']['steps']}) must exceed the step of "
+                          f"train.init_from '{config['train']['init_from']}' ({initial.step}) with train.init_step")
+    return initial.step
 
 
 class Validator:
@@ -211,6 +222,11 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     step = 0
     if initial is not None:
         model.load_state_dict(initial.model)
+        if config["train"]["init_step"]:
+            step = continued_step(initial, config)
+            scheduler.last_epoch = step
+            for group, base, factor in zip(optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
+                group["lr"] = base * factor(step)
     if checkpoint is not None:
         model.load_state_dict(checkpoint.model)
         optimizer.load_state_dict(checkpoint.optimizer)

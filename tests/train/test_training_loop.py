@@ -152,6 +152,28 @@ def test_export_model_and_fine_tune(store, tmp_path):
         train(coarser)
 
 
+def test_init_step_continues_the_schedule_of_a_checkpoint_without_optimiser_state(store, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def rates(run_dir):
+        events = EventAccumulator(str(run_dir))
+        events.Reload()
+        return {e.step: e.value for e in events.Scalars("train/lr")}
+    train(base_config(store, tmp_path / "full"))
+    train(base_config(store, tmp_path / "first", steps=4))
+    exported = tmp_path / "first.pt"
+    assert _cli(["export", tmp_path / "first", "--out", exported]).returncode == 0
+    train(base_config(store, tmp_path / "continued", init_from=str(exported), init_step=True))
+    full, continued = rates(tmp_path / "full"), rates(tmp_path / "continued")
+    assert sorted(continued) == [5, 6, 7, 8] and ckpt.load(str(tmp_path / "continued")).step == 8
+    assert all(np.isclose(continued[s], full[s], rtol=1e-6) for s in continued), (continued, full)
+
+    with pytest.raises(ConfigError, match="train.steps"):
+        train(base_config(store, tmp_path / "short", steps=4, init_from=str(exported), init_step=True))
+    with pytest.raises(ConfigError, match="train.init_step"):
+        train(base_config(store, tmp_path / "alone", init_step=True))
+
+
 def _cli(args, env_extra=None, module="graphqd"):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env.update(env_extra or {})
