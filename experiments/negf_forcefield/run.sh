@@ -3,15 +3,15 @@
 #   bash experiments/negf_forcefield/run.sh [data|train|dynamics|results|all]   (default all)
 # data: ~30 min (training store) + ~42 min (12 x 14 and 28 x 14) + ~12 min (held-out sweep) + ~10 min (exact
 # 40 x 14) + ~10 min (one bias, for mlp_paper.yaml) of one CPU thread each;
-# train: ~25-50 min per model (six models), and with 4-5 jobs on the 2 cores graph_rows 78 min, mlp 53 min,
-# mlp_paper 14 min; dynamics: a few minutes per force field, 400 x 300 included.
+# train: ~25-50 min per model (six models), and with 4-5 jobs on the 2 cores graph_rows 78 min,
+# graph_rows_wide 2 h, mlp 53 min, mlp_paper 14 min; dynamics: a few minutes per force field, 400 x 300 included.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 G=".venv/bin/graphqd --threads 1"
 E=experiments/negf_forcefield
 R=$E/results
 MODELS="graph cnn graph_deep graph_columns graph_deep_columns graph_columns_lengths"
-MORE="graph_rows mlp mlp_paper"   # scored for accuracy only (a second table and parity_rows_mlp.png)
+MORE="graph_rows graph_rows_wide mlp mlp_paper"   # scored for accuracy only (a second table and parity_rows_mlp.png)
 SEEDS="2601 2602 2603"     # held-out sweep seeds (2601 is sweep.yaml's own)
 stage=${1:-all}
 export OMP_NUM_THREADS=1
