@@ -127,15 +127,10 @@ def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
     if not math.isclose(initial.normalization["dt"], dt, rel_tol=1e-9):
         raise ConfigError(f"config key 'train.init_from': '{source}' was trained with model step "
                           f"{initial.normalization['dt']:g}, this run's data give {dt:g}")
-    return initial
-
-
-def continued_step(initial: ckpt.Checkpoint, config: dict) -> int:
-    """The step at which a run with train.init_step begins: the step of its train.init_from checkpoint."""
-    if initial.step >= config["train"]["steps"]:
+    if config["train"]["init_step"] and initial.step >= config["train"]["steps"]:
         raise ConfigError(f"config key 'train.steps' ({config['train']['steps']}) must exceed the step of "
-                          f"train.init_from '{config['train']['init_from']}' ({initial.step}) with train.init_step")
-    return initial.step
+                          f"train.init_from '{source}' ({initial.step}) with train.init_step")
+    return initial
 
 
 class Validator:
@@ -223,7 +218,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     if initial is not None:
         model.load_state_dict(initial.model)
         if config["train"]["init_step"]:
-            step = continued_step(initial, config)
+            step = initial.step
             scheduler.last_epoch = step
             for group, base, factor in zip(optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
                 group["lr"] = base * factor(step)
