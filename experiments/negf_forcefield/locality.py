@@ -31,8 +31,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+import yaml  # noqa: E402
 
-from graphqd.data.negf import run_biases, run_chemical_potentials  # noqa: E402
+from graphqd.data.negf import run_biases  # noqa: E402
+from graphqd.data.recipes.negf import params_of  # noqa: E402
 from graphqd.data.store import open_store  # noqa: E402
 from graphqd.evaluate.cdw_domains import bulk_order_parameter, column_order_parameter  # noqa: E402
 from graphqd.physics import negf  # noqa: E402
@@ -79,19 +81,14 @@ def main() -> None:
         d = site_distances(Ly, Lx, periodic)
         cutoffs = np.arange(0, int(np.ceil(d.max())) + 1)
         runs = list(range(int(handle["Q"].shape[0])))
-        biases, mus = run_biases(handle, runs), run_chemical_potentials(handle, runs)
+        biases, config = run_biases(handle, runs), yaml.safe_load(attrs["config"])
         for bias in args.biases:
             matches = [r for r in runs if abs(biases[r] - bias) < 1e-9]
             if not matches:
                 raise SystemExit(f"locality.py: no run of '{args.store}' has bias {bias:g}; it holds "
                                  f"{sorted(set(biases.tolist()))}.")
             run = matches[0]
-            (mu_left, mu_right) = mus[run]
-            params = negf.NEGFParams(Lx=Lx, Ly=Ly, periodic_y=periodic, hopping=float(attrs["hopping"]),
-                                     g=float(attrs["g"]), stiffness=float(attrs["stiffness"]),
-                                     kappa=float(attrs["kappa"]), gamma_lead=float(attrs["gamma_lead"]),
-                                     bias=mu_left - mu_right, mu=0.5 * (mu_left + mu_right),
-                                     temperature=float(attrs["lead_temperature"]))
+            params = params_of(config, float(biases[run]))
             Q_run = torch.as_tensor(handle["Q"][run], dtype=torch.float64)
             phi = column_order_parameter(Q_run)
             bulk = float(bulk_order_parameter(phi[0]))
