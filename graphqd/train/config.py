@@ -47,8 +47,12 @@ SECTIONS = {
                          "tensors of lattice surrogates train fastest on 1, and extra threads contend on busy cores"),
         "rollout_lengths": Field("ints", [1], minimum=1, doc="model steps per training rollout, per stage"),
         "curriculum": Field("ints", [0], minimum=0, doc="optimiser step at which each rollout length starts"),
-        "input_noise": Field("float", 0.0, minimum=0.0, doc="std of noise on the input state, in units of the std of one step's increment"),
+        "input_noise": Field("float", 0.0, minimum=0.0, doc="std of noise on the input state, in units of the std "
+                             "of one step's increment"),
         "rate_weight": Field("float", 1.0, minimum=0.0, doc="weight of the derivative loss (models returning rates)"),
+        "checkpoint_steps": Field("bool", False, doc="recompute each rollout step's activations in the backward "
+                                  "pass (torch.utils.checkpoint): the memory of one model step instead of the whole "
+                                  "rollout, for about one more forward pass; same loss and gradients"),
         "amp": Field("bool", False, doc="automatic mixed precision (float16 on CUDA, bfloat16 on CPU)"),
         "compile": Field("bool", False, doc="torch.compile the model"),
         "init_from": Field("str", "", doc="fine-tune: start from the weights and normalisation of this checkpoint "
@@ -75,7 +79,8 @@ SECTIONS = {
 }
 
 # keys that may differ between a run's config.yaml and the config it is resumed with
-RESUMABLE_CHANGES = ("train.steps", "train.device", "train.threads", "data.num_workers", "log.every", "log.val_every",
+RESUMABLE_CHANGES = ("train.steps", "train.device", "train.threads", "train.checkpoint_steps", "data.num_workers",
+                     "log.every", "log.val_every",
                      "log.val_rollout_steps", "log.val_runs", "log.checkpoint_every", "log.keep_checkpoints",
                      "log.figures", "log.progress")
 

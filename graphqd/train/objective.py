@@ -11,11 +11,17 @@ patch whose prediction lacks context count 0). The derivative label at h − 1 i
 that of the stored (clean) state; a model whose `rate_label` is "midpoint" (PARC with Strang
 splitting) is compared with ½(du/dt|_{h−1} + du/dt|_h) instead. The module wraps the model so
 that DistributedDataParallel sees the whole rollout as one forward pass.
+
+With `checkpoint_steps`, each model step of the rollout is a `torch.utils.checkpoint` segment:
+the backward pass recomputes one step's activations at a time instead of keeping all H, so the
+memory of an H-step rollout is that of one step plus the H states (at the cost of one more
+forward pass). The loss and its gradient are unchanged.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from graphqd.keys import NODE_WEIGHT, rate_key
 
@@ -34,8 +40,10 @@ def squared_error(error: Tensor, weight: Tensor | None) -> Tensor:
 
 
 class RolloutObjective(nn.Module):
-    def __init__(self, model: nn.Module, state_keys: tuple, rate_weight: float = 1.0, state_at=None):
+    def __init__(self, model: nn.Module, state_keys: tuple, rate_weight: float = 1.0, state_at=None,
+                 checkpoint_steps: bool = False):
         super().__init__()
+        self.checkpoint_steps = bool(checkpoint_steps)
         self.model = model
         self.state_keys = tuple(state_keys)
         self.rate_weight = float(rate_weight)
@@ -51,7 +59,10 @@ class RolloutObjective(nn.Module):
         midpoint = getattr(self.model, "rate_label", "start") == "midpoint"
         terms: dict[str, Tensor] = {}
         for h in range(1, length + 1):
-            out = self.model(batch, state)
+            if self.checkpoint_steps and torch.is_grad_enabled():
+                out = checkpoint(self.model, batch, state, use_reentrant=False)
+            else:
+                out = self.model(batch, state)
             target = self.state_at(batch, h)
             for key in self.state_keys:
                 scale = norm._shaped(key, "step_std", out[key])

@@ -203,7 +203,8 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         normalization = Normalization(train_set.statistics(config["data"]["stats_runs"]), train_set.dt)
     torch.manual_seed(seed)
     model = build_model(config["model"], normalization).to(device)
-    objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"], train_set.state_at)
+    objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"], train_set.state_at,
+                                 config["train"]["checkpoint_steps"])
     if config["train"]["compile"]:
         objective.model = torch.compile(model)
     wrapped = DistributedDataParallel(objective) if processes.active else objective

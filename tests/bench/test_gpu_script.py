@@ -21,6 +21,8 @@ def test_gpu_script_in_its_cpu_smoke_form(tmp_path):
         assert (tmp_path / f"bench_{name}_cpu.txt").read_text().strip().endswith(f"bench_{name}_cpu.json")
     holstein = json.loads((tmp_path / "bench_holstein_cpu.json").read_text())
     assert holstein["throughput"][0]["seconds_per_trajectory"] > 0 and holstein["max_abs_dQ_to_t20"] < 1e-6
+    surrogate = json.loads((tmp_path / "bench_surrogate_cpu.json").read_text())
+    assert surrogate["model_dt"] == 0.08 and surrogate["exact_substeps"] == 8  # exact over the model's Δt
     trained = json.loads((tmp_path / "train_cpu.json").read_text())
     assert trained["device"] == "cpu"
     assert [r["model"] for r in trained["runs"]] == ["parc_graph", "wave_kernel", "forcefield_mlp"]

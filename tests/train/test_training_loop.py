@@ -174,6 +174,19 @@ def test_init_step_continues_the_schedule_of_a_checkpoint_without_optimiser_stat
         train(base_config(store, tmp_path / "alone", init_step=True))
 
 
+def test_checkpointed_rollout_steps_train_the_same_weights(store, tmp_path):
+    """train.checkpoint_steps recomputes activations in the backward pass: same losses and weights
+    (to round-off) over a run with 3-step rollouts, for a band-convolution PARC model."""
+    def run(name, **train_keys):
+        config = base_config(store, tmp_path / name, steps=6, rollout_lengths=[3], curriculum=[0], **train_keys)
+        config["model"] = {"name": "parc_graph", "width": 8, "depth": 1, "band_radius": 2, "splitting": "strang"}
+        config["log"].update(val_every=6, checkpoint_every=6, figures=False)
+        return train(config), ckpt.load(str(tmp_path / name)).model
+    (kept, a), (recomputed, b) = run("kept"), run("recomputed", checkpoint_steps=True)
+    assert all(np.isclose(recomputed.losses[s], kept.losses[s], rtol=1e-5) for s in kept.losses)
+    assert all(torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-7) for k in a)
+
+
 def _cli(args, env_extra=None, module="graphqd"):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env.update(env_extra or {})
