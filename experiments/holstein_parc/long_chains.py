@@ -7,7 +7,9 @@ order parameter φ_Q(t) = (1/L) Σ_i (−1)^i Q_i(t) of both.
     python experiments/holstein_parc/long_chains.py plot --errors errors.json --out long_chains.png
 
 The rollout starts at the exact run's t = 0 (`graphqd rollout --data EXACT.h5`), so both
-stores hold the same runs; ρ may be stored dense or as a band, only Q and P are read.
+stores hold the same runs; ρ may be stored dense or as a band, only Q and P are read. Steps
+count the exact store's spacing (0.08); a model whose step is k of them is compared at the
+same times (every step a multiple of k).
 """
 from __future__ import annotations
 
@@ -29,18 +31,23 @@ def rollout_errors(pred: h5py.File, exact: h5py.File, steps: list[int]) -> dict:
     and the φ_Q curves of the first run."""
     runs = int(pred["Q"].shape[0])
     Qe, Qp = exact["Q"][:runs], pred["Q"][:]
+    dt_exact, dt_model = float(exact.attrs["dt"]), float(pred.attrs["dt"])
+    k = int(round(dt_model / dt_exact))
+    if k < 1 or abs(k * dt_exact - dt_model) > 1e-9 * dt_model:
+        raise SystemExit(f"rollout spacing {dt_model} is not a multiple of the exact spacing {dt_exact}")
     amplitude = float(np.abs(order_parameter(Qe)).max(-1).mean())
-    out = {"L": int(Qe.shape[-1]), "runs": runs, "A": amplitude, "steps": {}}
+    out = {"L": int(Qe.shape[-1]), "runs": runs, "A": amplitude, "dt_exact": dt_exact, "dt_model": dt_model,
+           "steps": {}}
     for step in steps:
-        if step >= Qp.shape[1] or step >= Qe.shape[1]:
+        if step % k or step // k >= Qp.shape[1] or step >= Qe.shape[1]:
             continue
-        rmse_q = np.sqrt(((Qp[:, step] - Qe[:, step]) ** 2).mean(-1)).mean()
-        rmse_p = np.sqrt(((pred["P"][:, step] - exact["P"][:runs, step]) ** 2).mean(-1)).mean()
+        rmse_q = np.sqrt(((Qp[:, step // k] - Qe[:, step]) ** 2).mean(-1)).mean()
+        rmse_p = np.sqrt(((pred["P"][:, step // k] - exact["P"][:runs, step]) ** 2).mean(-1)).mean()
         out["steps"][str(step)] = {"rmse_Q": float(rmse_q), "rmse_P": float(rmse_p),
                                    "rmse_Q_over_A": float(rmse_q / amplitude),
-                                   "finite": bool(np.isfinite(Qp[:, step]).all())}
-    n = min(Qp.shape[1], Qe.shape[1])
-    out["phi_exact"] = order_parameter(Qe[0, :n]).tolist()
+                                   "finite": bool(np.isfinite(Qp[:, step // k]).all())}
+    n = min(Qp.shape[1], (Qe.shape[1] - 1) // k + 1)
+    out["phi_exact"] = order_parameter(Qe[0, :(n - 1) * k + 1]).tolist()
     out["phi_model"] = order_parameter(Qp[0, :n]).tolist()
     return out
 
@@ -73,10 +80,11 @@ def cmd_plot(args) -> None:
         rollouts = [r for r in json.load(f)["rollouts"] if r["model"] == args.model]
     fig, ax = plt.subplots(figsize=(7, 4))
     for k, r in enumerate(sorted(rollouts, key=lambda r: r["L"])):
-        t = np.arange(len(r["phi_exact"])) * args.dt
+        t_exact = np.arange(len(r["phi_exact"])) * r.get("dt_exact", args.dt)
+        t_model = np.arange(len(r["phi_model"])) * r.get("dt_model", args.dt)
         colour = f"C{k}"
-        ax.plot(t, r["phi_exact"], color=colour, lw=2.0, alpha=0.45, label=f"L = {r['L']} exact")
-        ax.plot(t, r["phi_model"], color=colour, lw=0.9, ls="--", label=f"L = {r['L']} {args.model}")
+        ax.plot(t_exact, r["phi_exact"], color=colour, lw=2.0, alpha=0.45, label=f"L = {r['L']} exact")
+        ax.plot(t_model, r["phi_model"], color=colour, lw=0.9, ls="--", label=f"L = {r['L']} {args.model}")
     ax.set_xlabel("t")
     ax.set_ylabel(r"$\phi_Q(t) = \frac{1}{L}\sum_i (-1)^i Q_i$")
     ax.set_xlim(0, args.t_max)
@@ -97,7 +105,7 @@ def main(argv=None) -> None:
     q = sub.add_parser("plot")
     q.add_argument("--errors", required=True)
     q.add_argument("--model", required=True)
-    q.add_argument("--dt", type=float, default=0.08)
+    q.add_argument("--dt", type=float, default=0.08, help="spacing of error files without dt_exact, dt_model")
     q.add_argument("--t-max", type=float, default=60.0)
     q.add_argument("--out", required=True)
     args = p.parse_args(argv)

@@ -2,7 +2,8 @@
 # Shallow quench g 0.5 -> 0.8 on chains of every length: one model trained on L = 8 ... 64, rolled out at
 # L = 8 ... 1024 against the exact solver at the same L (experiment 8, redone).
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
-#   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, eval16)
+#   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, train16k8, eval16;
+#    K=8 MODEL=... eval16 for the Δt = 0.64 model)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
 GQD=${GQD:-.venv/bin/graphqd}
@@ -20,18 +21,20 @@ simulate() {  # OUT, then --set overrides of the shallow recipe
 }
 
 evaluate() {  # NAME=CHECKPOINT, store prefix of the clean quenches, largest L rolled out with rho dense
-  local name=${1%%=*} ckpt=${1#*=} prefix=$2 dense_max=$3
+  # K: stored snapshots per model step (data.step of the model, default 1); errors at the multiples of K
+  # nearest below exact steps 100, 400, 2500
+  local name=${1%%=*} ckpt=${1#*=} prefix=$2 dense_max=$3 k=${K:-1}
   local out=runs/holstein_parc/long_chains/$name args=() steps rho
   mkdir -p $out
   for L in 8 16 32 64 256 1024; do
-    steps=2500; [[ $L == 1024 ]] && steps=400
+    steps=$((2500 / k)); [[ $L == 1024 ]] && steps=$((400 / k))
     rho=band; [[ $L -le $dense_max ]] && rho=dense
     rm -f $out/L$L.h5
     $GQD --threads 1 rollout --checkpoint $ckpt --data data/${prefix}_L$L.h5 --steps $steps --rho $rho \
       --out $out/L$L.h5
     args+=(--rollout "$name:$L=$out/L$L.h5,data/${prefix}_L$L.h5")
   done
-  $PY $HERE/long_chains.py errors "${args[@]}" --steps 100 400 2500 --out $HERE/results/long_chains/errors_$name.json
+  $PY $HERE/long_chains.py errors "${args[@]}" --steps $((100 / k * k)) $((400 / k * k)) $((2500 / k * k)) --out $HERE/results/long_chains/errors_$name.json
   $PY $HERE/long_chains.py plot --errors $HERE/results/long_chains/errors_$name.json --model $name \
     --out $HERE/results/long_chains/phi_$name.png
 }
@@ -106,6 +109,11 @@ if [[ $stage == train16long ]]; then
 fi
 if [[ $stage == train16mixed ]]; then
   $GQD train --config $HERE/shallow_chains16_mixed_graph.yaml  # needs the data, data16 and data16long stores
+fi
+if [[ $stage == train16k8 ]]; then
+  # Δt = 0.64 (k = 8): from scratch on L = 8 ... 32, then continued on every length with equal shares
+  $GQD train --config $HERE/shallow_chains16_k8_graph.yaml
+  $GQD train --config $HERE/shallow_chains16_k8_mixed_graph.yaml
 fi
 if [[ $stage == eval16 ]]; then
   # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run); rho dense up to L = 32, where the band
