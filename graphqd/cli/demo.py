@@ -3,7 +3,7 @@
 Simulates small shallow- and deep-quench Holstein datasets, exports a trajectory to ASE
 and plots Q(t), φ_Q(t) and |ρ| snapshots; trains a small graph surrogate on the L = 8
 deep quench, rolls it out on an L = 64 chain against the exact solver and evaluates it;
-rolls the pretrained graph PARC of the shallow quench out 400 steps on an L = 256 chain against the
+rolls the pretrained graph PARC of the shallow quench out to t = 32 on an L = 256 chain against the
 exact solver;
 propagates a few wave packets through barriers and plots |ψ(x, t)|²; rolls the pretrained
 wave emulator out 400 steps on the step-pyramid potential of the test panel against its exact
@@ -96,11 +96,11 @@ def surrogate_demo(out: str, train_steps: int, steps: int = 250) -> None:
           f"{metrics['valid_time']:.3g}; L = 64 rollout vs exact in surrogate_rollout_L64.png")
 
 
-def pretrained_demo(out: str, checkpoint: str, steps: int, lattice: int = PRETRAINED_LATTICE) -> None:
-    """Roll the pretrained graph PARC of the shallow quench out on a chain of `lattice` sites, 32 times
-    the L = 8 chain of the demo's data, from that chain's own CDW ground state; plot it against the
-    exact trajectory written beside it and report the Q error at the last step relative to the CDW
-    amplitude of the exact run."""
+def pretrained_demo(out: str, checkpoint: str, t_final: float, lattice: int = PRETRAINED_LATTICE) -> None:
+    """Roll the pretrained graph PARC of the shallow quench out to `t_final` (in steps of the model's Δt)
+    on a chain of `lattice` sites, 32 times the L = 8 chain of the demo's data, from that chain's own CDW
+    ground state; plot it against the exact trajectory written beside it and report the Q error at the
+    last step relative to the CDW amplitude of the exact run."""
     from graphqd.data.store import open_store
     from graphqd.evaluate.holstein_rollout import exact_path, write_rollouts
     from graphqd.runtime.surrogate import load_surrogate
@@ -112,8 +112,9 @@ def pretrained_demo(out: str, checkpoint: str, steps: int, lattice: int = PRETRA
     for path in (rollout, exact_path(rollout)):
         if os.path.exists(path):
             os.remove(path)
-    summary = write_rollouts(load_surrogate(checkpoint), data, rollout, steps=steps, lattice=lattice, runs=1,
-                             rho="band")
+    surrogate = load_surrogate(checkpoint)
+    steps = max(1, round(t_final / surrogate.dt))
+    summary = write_rollouts(surrogate, data, rollout, steps=steps, lattice=lattice, runs=1, rho="band")
     plot_rollout(exact_path(rollout), rollout, 0, os.path.join(out, "pretrained_rollout.png"))
     with open_store(exact_path(rollout), "holstein") as h, open_store(rollout, "holstein") as r:
         truth, predicted = h["Q"][0, :steps + 1], r["Q"][0]
@@ -201,7 +202,7 @@ def run(args) -> int:
     os.makedirs(args.out, exist_ok=True)
     holstein_demo(args.out, args.trajectories, args.t_final)
     surrogate_demo(args.out, args.train_steps, steps=min(250, round(args.t_final / 0.08) - 1))
-    pretrained_demo(args.out, args.pretrained, steps=min(400, round(args.t_final / 0.08)))
+    pretrained_demo(args.out, args.pretrained, t_final=min(32.0, args.t_final))
     wave_demo(args.out)
     wave_emulator_demo(args.out, PRETRAINED_WAVE, steps=min(400, round(args.t_final / 0.1)))
     negf_demo(args.out)

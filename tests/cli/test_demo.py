@@ -18,7 +18,8 @@ def test_small_demo_writes_every_output(cli, tmp_path):
     metrics = json.loads((out / "surrogate_metrics.json").read_text())
     assert metrics["rmse_total"] > 0 and len(metrics["rollout_rmse_total"]) == 99
     pretrained = json.loads((out / "pretrained_metrics.json").read_text())
-    assert pretrained["steps"] == 100 and pretrained["L"] == 256 and 0 < pretrained["rmse_Q_last_over_amplitude"] < 0.5
+    assert abs(pretrained["steps"] * pretrained["dt"] - 8) <= pretrained["dt"] / 2 and pretrained["L"] == 256
+    assert 0 < pretrained["rmse_Q_last_over_amplitude"] < 0.5
     with h5py.File(out / "pretrained_rollout_exact.h5") as h:
         assert h["Q"].shape[-1] == 256
     wave = json.loads((out / "wave_emulator_steps_metrics.json").read_text())
