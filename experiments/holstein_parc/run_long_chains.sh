@@ -2,8 +2,8 @@
 # Shallow quench g 0.5 -> 0.8 on chains of every length: one model trained on L = 8 ... 64, rolled out at
 # L = 8 ... 1024 against the exact solver at the same L (experiment 8, redone).
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
-#   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, train16k8, eval16;
-#    K=8 MODEL=... eval16 for the Δt = 0.64 model)
+#   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, train16k8, train16k8L64,
+#    eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
 GQD=${GQD:-.venv/bin/graphqd}
@@ -114,6 +114,10 @@ if [[ $stage == train16k8 ]]; then
   # Δt = 0.64 (k = 8): from scratch on L = 8 ... 32, then continued on every length with equal shares
   $GQD train --config $HERE/shallow_chains16_k8_graph.yaml
   $GQD train --config $HERE/shallow_chains16_k8_mixed_graph.yaml
+fi
+if [[ $stage == train16k8L64 ]]; then
+  # Δt = 0.64 from scratch on L = 8 ... 64, equal shares per length (needs the data and data16 stores)
+  $GQD train --config $HERE/shallow_chains16_k8_L64_graph.yaml
 fi
 if [[ $stage == eval16 ]]; then
   # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run); rho dense up to L = 32, where the band
