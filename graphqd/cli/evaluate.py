@@ -27,8 +27,9 @@ def add_parser(subparsers):
                    help="valid time ends when rollout RMSE exceeds this × the climate scale (default 0.5)")
     p.add_argument("--conserve", action="append", default=[], metavar="INVARIANT",
                    help="project the rollouts onto an invariant of the exact dynamics, per chain (repeatable): "
-                        "'spectrum' (eigenvalues of rho; whole-matrix band only), 'energy' (through Q, P) or "
-                        "'energy-rho' (by a unitary rotation of rho; whole-matrix band only)")
+                        "'spectrum' (eigenvalues of rho; whole-matrix band only), 'energy' (through Q, P), "
+                        "'energy-rho' (by a unitary rotation of rho; whole-matrix band only) or 'energy-band' (that "
+                        "rotation to second order on the model's band; any chain length)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     return p
 

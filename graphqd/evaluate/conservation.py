@@ -4,18 +4,19 @@ A learned step conserves what its architecture builds in (Hermiticity and trace 
 `hermitian_projection`) and nothing else. `rollout(..., constraint=...)` can map every new
 state back onto the invariants the exact dynamics keeps, per chain, at their values in the
 initial state: "spectrum", the eigenvalues of ρ (`graphqd.evaluate.isospectral`), and then the total energy,
-either through (Q, P) ("energy", `EnergyShell`) or through a unitary rotation of ρ ("energy-rho",
-`ElectronicShell`, which needs the whole ρ). Used by `graphqd rollout --conserve …` and
-`graphqd evaluate --conserve …`.
+either through (Q, P) ("energy", `EnergyShell`), through a unitary rotation of ρ ("energy-rho",
+`ElectronicShell`, which needs the whole ρ) or through that rotation to second order with products
+truncated to the model's band ("energy-band", `BandElectronicShell`, O(L · r²) for long chains).
+Used by `graphqd rollout --conserve …` and `graphqd evaluate --conserve …`.
 """
 from __future__ import annotations
 
 from graphqd.errors import GraphqdError
-from graphqd.evaluate.energy_shell import ElectronicShell, EnergyShell
+from graphqd.evaluate.energy_shell import BandElectronicShell, ElectronicShell, EnergyShell
 from graphqd.evaluate.isospectral import Isospectral
 from graphqd.physics import holstein
 
-INVARIANTS = ("spectrum", "energy", "energy-rho")  # in the order they are projected onto
+INVARIANTS = ("spectrum", "energy", "energy-rho", "energy-band")  # in the order they are projected onto
 
 
 def invariant_projection(conserve, params: holstein.HolsteinParams, spec):
@@ -25,11 +26,12 @@ def invariant_projection(conserve, params: holstein.HolsteinParams, spec):
     unknown = sorted(set(conserve) - set(INVARIANTS))
     if unknown:
         raise GraphqdError(f"--conserve {unknown[0]} is not known; allowed: {', '.join(INVARIANTS)}")
-    if "energy" in conserve and "energy-rho" in conserve:
-        raise GraphqdError("--conserve energy and --conserve energy-rho are two ways to keep the same energy; give one")
+    energies = [c for c in INVARIANTS if c.startswith("energy") and c in conserve]
+    if len(energies) > 1:
+        raise GraphqdError(f"--conserve {' and --conserve '.join(energies)} are ways to keep the same energy; give one")
     iso = Isospectral(params.n_sites, params.boundary == "periodic", spec) if "spectrum" in conserve else None
-    shell = EnergyShell(params, spec) if "energy" in conserve else \
-        ElectronicShell(params, spec) if "energy-rho" in conserve else None
+    shell = {"energy": EnergyShell, "energy-rho": ElectronicShell,
+             "energy-band": BandElectronicShell}[energies[0]](params, spec) if energies else None
 
     def make(initial: dict):
         if iso is None and shell is None:

@@ -34,8 +34,9 @@ import torch
 
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
+from graphqd.evaluate import band_algebra
 from graphqd.evaluate.isospectral import Isospectral
-from graphqd.graphs.holstein import HolsteinGraphSpec, dense_to_band, graph_fields
+from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_rows, dense_to_band, graph_fields, rows_to_band
 from graphqd.physics import holstein
 from graphqd.physics.lattice import neighbour_table
 
@@ -165,5 +166,56 @@ class ElectronicShell:
             s = torch.where(slope < -1e-24, s - residual / slope.clamp(max=-1e-24), s)
             s = torch.clamp(s, -s_max, s_max)
         band = dense_to_band(rotated(s), L, iso.periodic, iso.spec)
+        state = dict(state, **{K.RHO: band.reshape(state[K.RHO].shape).to(state[K.RHO].dtype)})
+        return self.lattice.project(state, target)
+
+
+class BandElectronicShell:
+    """The projection onto the initial energy shell through ρ with band-local algebra, O(L · r²) per chain.
+
+    `ElectronicShell` rotates the whole ρ; on a long chain a banded model carries only ρ_ij with
+    d(i, j) ≤ r. Here the same double-bracket rotation ρ(s) = e^{sA} ρ e^{−sA}, A = [ρ, h], is taken to
+    second order in s, every product truncated to the band (`graphqd.evaluate.band_algebra`):
+
+        ρ(s) = ρ + s D + ½ s² D₂,   D = [A, ρ]_r,   D₂ = [A, D]_r,
+
+    A of radius r + 1 (h(Q) is tridiagonal). D and D₂ are Hermitian and traceless, so Hermiticity and
+    the trace are exact; the spectrum is kept to O(s³) on the whole matrix (the band truncation aside).
+    The energy is linear in ρ at fixed (Q, P) and reads only the diagonal and the bonds, which lie in
+    the band, so E(s) = E + c₁s + ½c₂s² exactly, with c₁ = Tr(hD) = −‖A‖²_F and c₂ = Tr(hD₂): s is the
+    root of smallest magnitude (or the minimum where there is none), capped at the rotation angle
+    ‖sA‖_F ≤ `max_angle` as in `ElectronicShell`; (Q, P) take what is left (`EnergyShell.project`).
+    Needs band_radius ≥ 1; on a ring with 2r + 1 ≥ L it is the whole matrix and agrees with
+    `ElectronicShell` to O(s³).
+    """
+
+    def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, max_angle: float = 0.1):
+        self.lattice = EnergyShell(params, spec)
+        self.params, self.spec, self.max_angle = params, spec, max_angle
+        self.periodic = params.boundary == "periodic"
+
+    def energy(self, state: dict) -> torch.Tensor:
+        return self.lattice.energy(state)
+
+    def project(self, state: dict, target: torch.Tensor) -> dict:
+        """The state with ρ moved along the truncated rotation so that E = target per chain, the rest
+        through (Q, P)."""
+        L, r, periodic, p = self.lattice.L, self.spec.band_radius, self.periodic, self.params
+        rho = band_to_rows(state[K.RHO].double().reshape(-1, self.lattice.M, 2), L, periodic, self.spec)
+        h = band_algebra.hopping_rows(state[K.Q].double().reshape(-1, L), p.hopping, p.g, periodic)
+        A = band_algebra.matmul(rho, h, r + 1, periodic) - band_algebra.matmul(h, rho, r + 1, periodic)
+        D = band_algebra.matmul(A, rho, r, periodic) - band_algebra.matmul(rho, A, r, periodic)
+        D2 = band_algebra.matmul(A, D, r, periodic) - band_algebra.matmul(D, A, r, periodic)
+        c1 = band_algebra.trace_of_product(h, D, periodic).real
+        c2 = band_algebra.trace_of_product(h, D2, periodic).real
+        excess = self.lattice.energy(state) - target
+        discriminant = c1 ** 2 - 2 * c2 * excess
+        s = torch.where(discriminant >= 0, 2 * excess / (-c1 + discriminant.clamp(min=0).sqrt()).clamp(min=1e-300),
+                        -c1 / c2.clamp(min=1e-300))
+        size = (A.abs() ** 2).sum((-1, -2)).sqrt()
+        h_size = (h.abs() ** 2).sum((-1, -2)).sqrt()
+        s_max = torch.where(size > 1e-6 * h_size, self.max_angle / size.clamp(min=1e-300), 0.0)
+        s = torch.clamp(s, -s_max, s_max)[:, None, None]
+        band = rows_to_band(rho + s * D + s ** 2 / 2 * D2, L, periodic, self.spec)
         state = dict(state, **{K.RHO: band.reshape(state[K.RHO].shape).to(state[K.RHO].dtype)})
         return self.lattice.project(state, target)

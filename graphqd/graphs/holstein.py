@@ -104,6 +104,17 @@ def band_to_rows(band: Tensor, L: int, periodic: bool, spec: HolsteinGraphSpec) 
     return rows
 
 
+def rows_to_band(rows: Tensor, L: int, periodic: bool, spec: HolsteinGraphSpec) -> Tensor:
+    """Complex rows (..., L, 2r + 1) → band channels (..., M, 2); the inverse of `band_to_rows`."""
+    radius = spec.band_radius
+    pairs = graph_fields(L, periodic, spec)["pairs"].to(rows.device)
+    offset = pairs[1] - pairs[0]
+    if periodic:
+        offset = (offset + L // 2) % L - L // 2
+    values = rows[..., pairs[0], radius + offset]
+    return torch.stack([values.real, values.imag], -1)
+
+
 def site_features(state: dict, batch: Data) -> Tensor:
     """Site features (num_sites, 3) = (Q_i, P_i, n_i) of a state {Q, P, rho}."""
     occupation = state[K.RHO][batch[K.BAND_DIAGONAL], 0]

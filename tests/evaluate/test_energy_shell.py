@@ -1,12 +1,13 @@
-"""EnergyShell and ElectronicShell: the band-stored energy against physics.holstein.energy, and the two projections."""
+"""EnergyShell, ElectronicShell and BandElectronicShell: the band-stored energy against physics.holstein.energy,
+and the projections."""
 import pytest
 import torch
 
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
 from graphqd.evaluate.conservation import invariant_projection
-from graphqd.evaluate.energy_shell import ElectronicShell, EnergyShell
-from graphqd.graphs.holstein import HolsteinGraphSpec, dense_to_band
+from graphqd.evaluate.energy_shell import BandElectronicShell, ElectronicShell, EnergyShell
+from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
 from graphqd.physics import holstein
 from graphqd.runtime.rollout import rollout
 
@@ -124,7 +125,69 @@ def test_electronic_projection_falls_back_to_the_lattice_where_rho_commutes_with
 
 def test_both_energy_projections_at_once_and_a_partial_band_are_refused():
     params = holstein.HolsteinParams(L=8, g=2.0)
-    with pytest.raises(GraphqdError, match="give one"):
-        invariant_projection(("energy", "energy-rho"), params, HolsteinGraphSpec(band_radius=4))
+    for pair in (("energy", "energy-rho"), ("energy-rho", "energy-band")):
+        with pytest.raises(GraphqdError, match="give one"):
+            invariant_projection(pair, params, HolsteinGraphSpec(band_radius=4))
     with pytest.raises(GraphqdError, match="band_radius = 2 on 8 sites leaves entries out; use --conserve energy"):
         invariant_projection(("energy-rho",), params, HolsteinGraphSpec(band_radius=2))
+
+
+def _eigenvalue_change(shell, band, L, spec, shift):
+    projected = shell.project(band, shell.energy(band) + shift)
+    before, after = _dense(band, L, spec), _dense(projected, L, spec)
+    return projected, (torch.linalg.eigvalsh(after) - torch.linalg.eigvalsh(before)).abs().max()
+
+
+def test_band_projection_on_the_whole_matrix_is_the_rotation_to_second_order():
+    params, spec, dense, band = _states(8, "periodic", 4)
+    shell, rotation = BandElectronicShell(params, spec), ElectronicShell(params, spec)
+    shifts = torch.tensor([-0.3, 0.0, 0.2], dtype=torch.float64)
+    projected, change = _eigenvalue_change(shell, band, 8, spec, shifts)
+    torch.testing.assert_close(shell.energy(projected), shell.energy(band) + shifts, rtol=0, atol=1e-10)
+    for key in (K.Q, K.P):
+        torch.testing.assert_close(projected[key], band[key], rtol=0, atol=1e-12)
+    after = _dense(projected, 8, spec)
+    torch.testing.assert_close(after, after.mH)
+    torch.testing.assert_close(after.diagonal(dim1=-2, dim2=-1).sum(-1), _dense(band, 8, spec).diagonal(
+        dim1=-2, dim2=-1).sum(-1))
+    # against the exact rotation onto the same shell: ρ differs at third order, the spectrum at higher order
+    difference = (_dense(rotation.project(band, shell.energy(band) + shifts), 8, spec) - after).abs().max()
+    half, change_half = _eigenvalue_change(shell, band, 8, spec, shifts / 2)
+    difference_half = (_dense(rotation.project(band, shell.energy(band) + shifts / 2), 8, spec)
+                       - _dense(half, 8, spec)).abs().max()
+    assert 0 < float(difference) < 1e-5 and float(difference / difference_half) > 6
+    assert 0 < float(change) < 1e-6 and float(change / change_half) > 6
+
+
+def test_band_projection_on_a_long_chain_moves_the_band_along_the_double_bracket():
+    L, radius = 40, 3
+    params, spec, dense, band = _states(L, "periodic", radius)
+    shell = BandElectronicShell(params, spec)
+    target = shell.energy(band) + torch.tensor([-0.05, 0.0, 0.04], dtype=torch.float64)
+    projected = shell.project(band, target)
+    torch.testing.assert_close(shell.energy(projected), target, rtol=0, atol=1e-10)
+    torch.testing.assert_close(projected[K.Q], band[K.Q], rtol=0, atol=1e-12)
+    before = band_to_dense(band[K.RHO].reshape(3, -1, 2), L, True, spec)
+    after = band_to_dense(projected[K.RHO].reshape(3, -1, 2), L, True, spec)
+    torch.testing.assert_close(after, after.mH)
+    torch.testing.assert_close(after.diagonal(dim1=-2, dim2=-1).sum(-1), before.diagonal(dim1=-2, dim2=-1).sum(-1))
+    # a small shift moves the band along the band of [[ρ, h], ρ], ρ and the product taken densely
+    small = shell.project(band, shell.energy(band) - 1e-6)
+    h = holstein.hamiltonian(dense.Q, params).to(before.dtype)
+    A = before @ h - h @ before
+    inside = band_to_dense(dense_to_band(torch.ones(L, L, dtype=before.dtype), L, True, spec), L, True, spec) != 0
+    direction = ((A @ before - before @ A) * inside).reshape(3, -1)
+    change = (band_to_dense(small[K.RHO].reshape(3, -1, 2), L, True, spec) - before).reshape(3, -1)
+    cosine = (direction.conj() * change).sum(1).real / (direction.norm(dim=1) * change.norm(dim=1))
+    torch.testing.assert_close(cosine, torch.ones(3, dtype=torch.float64), atol=1e-4, rtol=0)
+
+
+def test_band_projection_falls_back_to_the_lattice_where_rho_commutes_with_h():
+    params, spec, dense, band = _states(8, "periodic", 4)
+    ground = holstein.fermi_sea(holstein.hamiltonian(dense.Q, params), params.n_sites / 2).to(torch.complex128)
+    band = dict(band, **{K.RHO: dense_to_band(ground, 8, True, spec).reshape(-1, 2)})
+    shell = BandElectronicShell(params, spec)
+    projected = shell.project(band, shell.energy(band) + 0.5)
+    torch.testing.assert_close(shell.energy(projected), shell.energy(band) + 0.5, rtol=0, atol=1e-9)
+    torch.testing.assert_close(projected[K.RHO], band[K.RHO], rtol=0, atol=1e-12)
+    assert not torch.equal(projected[K.P], band[K.P])

@@ -1,0 +1,75 @@
+"""Products and traces of banded matrices on a chain, in O(L · r_X · r_Y).
+
+A banded matrix X of radius r is held as rows (the `rho_band` layout of
+`graphqd.data.density_band`, `graphqd.graphs.holstein.band_to_rows`):
+
+    X[..., i, r + a] = X_{i, i+a},   a = −r … r,
+
+i + a taken modulo L on a periodic chain (minimum image, so on a ring with 2r + 1 > L each
+entry has one slot and the others stay 0) and slots beyond an open chain's ends 0. The
+product Z = XY has entries
+
+    Z_{i, i+d} = Σ_a X_{i, i+a} Y_{i+a, i+d},   d = a + b for the slot b = d − a of Y,
+
+so each slot a of X multiplies the rows of Y shifted by a (a `roll` along the sites); Z is
+kept up to the radius the caller asks for (`radius`), the band truncation of the exact
+product. Tr(XY) = Σ_i Σ_a X_{i, i+a} Y_{i+a, i}. Used by the band-local projections of
+`graphqd.evaluate.energy_shell`, which must not build L × L matrices.
+
+Shapes: rows (..., L, 2r + 1) complex, sites on dim −2.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def _slots(L: int, radius: int, periodic: bool, device) -> tuple[Tensor, Tensor]:
+    """Offsets d = −r … r and which of them are slots of a matrix on this chain: (2r + 1,) and (L, 2r + 1)."""
+    d = torch.arange(-radius, radius + 1, device=device)
+    i = torch.arange(L, device=device)[:, None]
+    if periodic:
+        valid = ((d + L // 2) % L - L // 2 == d)[None, :].expand(L, -1)
+    else:
+        valid = (i + d >= 0) & (i + d < L)
+    return d, valid
+
+
+def matmul(X: Tensor, Y: Tensor, radius: int, periodic: bool) -> Tensor:
+    """The band of radius `radius` of the product XY of two banded matrices (rows layout)."""
+    L, rx, ry = X.shape[-2], X.shape[-1] // 2, Y.shape[-1] // 2
+    out = X.new_zeros(*torch.broadcast_shapes(X.shape[:-2], Y.shape[:-2]), L, 2 * radius + 1)
+    b = torch.arange(-ry, ry + 1, device=X.device)
+    for a in range(-rx, rx + 1):
+        d = a + b
+        if periodic:
+            d = (d + L // 2) % L - L // 2
+        keep = d.abs() <= radius
+        if not keep.any():
+            continue
+        shifted = torch.roll(Y, -a, dims=-2)[..., keep]           # Y_{i+a, i+a+b}
+        out.index_add_(-1, d[keep] + radius, X[..., a + rx, None] * shifted)
+    _, valid = _slots(L, radius, periodic, X.device)
+    return out * valid
+
+
+def trace_of_product(X: Tensor, Y: Tensor, periodic: bool) -> Tensor:
+    """Tr(XY) of banded matrices (rows layout), shape (...)."""
+    L, rx, ry = X.shape[-2], X.shape[-1] // 2, Y.shape[-1] // 2
+    total = X.new_zeros(torch.broadcast_shapes(X.shape[:-2], Y.shape[:-2]))
+    for a in range(-rx, rx + 1):
+        back = (L // 2 - a) % L - L // 2 if periodic else -a   # slot of Y_{i+a, i}
+        if abs(back) > ry:
+            continue
+        total = total + (X[..., a + rx] * torch.roll(Y[..., back + ry], -a, dims=-1)).sum(-1)
+    return total
+
+
+def hopping_rows(Q: Tensor, hopping: float, g: float, periodic: bool) -> Tensor:
+    """The Holstein single-particle Hamiltonian h(Q) = −t A − g diag(Q) as rows of radius 1, (..., L, 3)."""
+    L = Q.shape[-1]
+    h = torch.zeros(*Q.shape, 3, dtype=torch.complex128 if Q.dtype == torch.float64 else torch.complex64,
+                    device=Q.device)
+    h[..., 0], h[..., 2], h[..., 1] = -hopping, -hopping, -g * Q
+    _, valid = _slots(L, 1, periodic, Q.device)
+    return h * valid
