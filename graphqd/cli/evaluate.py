@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from graphqd.bench.common import write_json
 from graphqd.data.recipes.common import resolve_device
+from graphqd.evaluate import conservation
 from graphqd.runtime import systems
 from graphqd.runtime.surrogate import load_surrogate
 
@@ -27,9 +28,7 @@ def add_parser(subparsers):
                    help="valid time ends when rollout RMSE exceeds this × the climate scale (default 0.5)")
     p.add_argument("--conserve", action="append", default=[], metavar="INVARIANT",
                    help="project the rollouts onto an invariant of the exact dynamics, per chain (repeatable): "
-                        "'spectrum' (eigenvalues of rho; whole-matrix band only), 'energy' (through Q, P), "
-                        "'energy-rho' (by a unitary rotation of rho; whole-matrix band only) or 'energy-band' (that "
-                        "rotation to second order on the model's band; any chain length)")
+                        + conservation.HELP)
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     return p
 

@@ -13,6 +13,7 @@ import sys
 
 from graphqd.bench.common import write_json
 from graphqd.data.recipes.common import resolve_device
+from graphqd.evaluate import conservation
 from graphqd.errors import GraphqdError
 from graphqd.runtime import systems
 from graphqd.runtime.surrogate import load_surrogate
@@ -39,9 +40,7 @@ def add_parser(subparsers):
                    help="with --lattice: simulate the exact trajectory beside the rollout (default: yes)")
     p.add_argument("--conserve", action="append", default=[], metavar="INVARIANT",
                    help="project every step back onto an invariant of the exact dynamics, per chain (Holstein; "
-                        "repeatable): 'spectrum' (eigenvalues of rho; whole-matrix band only), 'energy' (through Q, "
-                        "P), 'energy-rho' (by a unitary rotation of rho; whole-matrix band only) or 'energy-band' "
-                        "(that rotation to second order on the model's band; any chain length)")
+                        "repeatable): " + conservation.HELP)
     p.add_argument("--rho", choices=["dense", "band"], default=None,
                    help="Holstein: store rho as L x L matrices (dense, the default) or only the model's band (band: "
                         "rho_band, about L / (2r + 1) times smaller; also for the exact trajectory beside it)")

@@ -1,0 +1,67 @@
+"""BandPurity: one band-truncated McWeeny step against dense matrix algebra, and through --conserve."""
+import torch
+
+from graphqd import keys as K
+from graphqd.evaluate.band_purity import BandPurity
+from graphqd.evaluate.conservation import invariant_projection
+from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
+from graphqd.physics import holstein
+from graphqd.runtime.rollout import rollout
+
+
+def _noisy_slater(L: int, band_radius: int, count: int = 2, noise: float = 0.02):
+    """Fermi seas of h(Q) for random Q with a Hermitian perturbation, on the band of radius band_radius."""
+    params = holstein.HolsteinParams(L=L, g=2.0)
+    generator = torch.Generator().manual_seed(L)
+    Q = 2 * torch.randn(count, L, dtype=torch.float64, generator=generator)
+    rho = holstein.fermi_sea(holstein.hamiltonian(Q, params), L / 2).to(torch.complex128)
+    H = torch.randn(count, L, L, dtype=torch.complex128, generator=generator)
+    spec = HolsteinGraphSpec(band_radius=band_radius)
+    band = dense_to_band(rho + noise * (H + H.mH) / 2, L, True, spec)
+    return params, spec, {K.Q: Q.reshape(-1), K.P: torch.zeros(count * L, dtype=torch.float64),
+                          K.RHO: band.reshape(-1, 2)}
+
+
+def test_purification_is_the_band_of_mcweeny_on_the_banded_matrix_with_the_number_kept():
+    for L, radius in ((8, 4), (40, 3)):
+        params, spec, state = _noisy_slater(L, radius)
+        purity = BandPurity(L, True, spec)
+        number = torch.full((2,), L / 2, dtype=torch.float64)
+        out = purity.project(state, number)
+        rho = band_to_dense(state[K.RHO].reshape(2, -1, 2), L, True, spec)     # zero outside the band
+        mcweeny = 3 * rho @ rho - 2 * rho @ rho @ rho
+        expected = dense_to_band(mcweeny, L, True, spec)
+        shift = (number - mcweeny.diagonal(dim1=-2, dim2=-1).real.sum(-1)) / L
+        diagonal = band_to_dense(torch.ones_like(expected), L, True, spec).diagonal(dim1=-2, dim2=-1) != 0
+        expected[..., 0] += shift[:, None] * dense_to_band(torch.diag_embed(diagonal.double()).to(
+            torch.complex128), L, True, spec)[..., 0]
+        torch.testing.assert_close(out[K.RHO].reshape(2, -1, 2), expected, rtol=0, atol=1e-12)
+        torch.testing.assert_close(purity.number(out), number, rtol=0, atol=1e-12)
+
+
+def test_purification_pulls_the_occupations_back_to_zero_and_one():
+    params, spec, state = _noisy_slater(8, 4, noise=0.05)
+    purity = BandPurity(8, True, spec)
+    before = torch.linalg.eigvalsh(band_to_dense(state[K.RHO].reshape(2, -1, 2), 8, True, spec))
+    after = torch.linalg.eigvalsh(band_to_dense(purity.project(state, purity.number(state))[K.RHO].reshape(
+        2, -1, 2), 8, True, spec))
+    distance = lambda x: torch.minimum(x.abs(), (1 - x).abs()).max()  # noqa: E731
+    # an occupation x off 0 (or 1) goes to 3x² − 2x³: quadratic convergence
+    assert 0 < float(distance(after)) < 4 * float(distance(before)) ** 2 < 0.1
+
+
+def test_conserve_purity_band_keeps_a_drifting_model_bounded_on_a_long_chain():
+    params, spec, state = _noisy_slater(40, 3, count=1, noise=0.0)
+    params = holstein.HolsteinParams(L=40, g=2.0)
+
+    def inflating_model(batch, s):   # a "surrogate" that scales ρ up by 2 % each step
+        return dict(s, **{K.RHO: s[K.RHO] * 1.02})
+
+    make = invariant_projection(("purity-band", "energy-band"), params, spec)
+    held = rollout(inflating_model, None, state, 50, constraint=make(state))
+    bare = rollout(inflating_model, None, state, 50)
+    occupations = lambda s: band_to_dense(s[K.RHO].reshape(1, -1, 2), 40, True, spec).diagonal(  # noqa: E731
+        dim1=-2, dim2=-1).real
+    assert float(occupations(bare[-1]).max()) > 1.5
+    assert -0.05 < float(occupations(held[-1]).min()) and float(occupations(held[-1]).max()) < 1.05
+    torch.testing.assert_close(occupations(held[-1]).sum(), torch.tensor(20.0, dtype=torch.float64))
