@@ -1,21 +1,25 @@
-"""Keeping a banded density matrix near a pure Slater state along a Holstein rollout, in O(L · r²).
+"""Keeping a banded density matrix on the occupations of a Slater state along a Holstein rollout, in O(L · r²).
 
-The exact Ehrenfest dynamics is unitary, so a Slater determinant stays one: ρ² = ρ, every
-occupation of a natural orbital 0 or 1, and with it 0 ≤ ρ_ii ≤ 1. A learned ρ step breaks
-this: on long chains the deep-quench surrogates drive ρ_ii far outside [0, 1] within a few
-hundred steps, and any energy projection then trades unphysical electronic energy against the
-lattice. `graphqd.evaluate.isospectral` restores the spectrum exactly, but needs the whole
-matrix. Here each step applies one McWeeny purification (McWeeny, Rev. Mod. Phys. 32, 335
-(1960)) with the products truncated to the model's band (`graphqd.evaluate.band_algebra`),
+The exact Ehrenfest dynamics is unitary, so the natural-orbital occupations of ρ (its spectrum)
+never change. The deep quench starts from the half-filled Fermi sea of a ring, whose occupations
+are 0 and 1, and ½ for the two orbitals at the Fermi level when L is divisible by 4 (an open shell:
+Tr ρ² = L/2 − ½). A learned ρ step does not keep them: on long chains the deep-quench surrogates
+drive ρ_ii far outside [0, 1] within a few hundred steps, and any energy projection then trades
+unphysical electronic energy against the lattice. `graphqd.evaluate.isospectral` restores the
+spectrum exactly but needs the whole matrix. Here each step applies one purification with the
+products truncated to the model's band (`graphqd.evaluate.band_algebra`). In σ = 2ρ − 1, whose
+eigenvalues should be −1, 0 and 1,
 
-    ρ ← [3ρ² − 2ρ³]_r,   then   ρ_ii ← ρ_ii + (N − Tr ρ)/L,
+    σ ← σ − f(σ)/6,   f(σ) = σ(σ² − 1)(4σ² − 1) = 4σ⁵ − 5σ³ + σ,
 
-which maps eigenvalues near 0 and 1 quadratically back onto them, keeps Hermiticity, and, with
-the uniform shift, the electron number N. The band truncation makes it local: on a chain whose
-ρ reaches beyond the band (the exact deep-quench ρ keeps 2–5 % of a row's weight outside a band of
-radius 4) it is a projection onto states that are pure within the band, which the truth is only
-approximately. The half-filled Fermi sea of a ring with L divisible by 4 has two orbitals at
-occupation ½ (a mixed state, Tr ρ² = L/2 − ½); their weight is O(1/L) per entry.
+then ρ = (σ + 1)/2 and ρ_ii ← ρ_ii + (N − Tr ρ)/L. The map x ↦ x − f(x)/6 fixes −1, 0 and 1; its
+slope is 0 at ±1 (occupations 0 and 1 return quadratically, as in McWeeny's purification, Rev. Mod.
+Phys. 32, 335 (1960), 3ρ² − 2ρ³, which has no fixed point at ½ that attracts) and 5/6 at 0 (the
+half-filled pair returns geometrically); the repelling fixed points ±½ (occupations ¼, ¾) separate
+them. It keeps Hermiticity, and with the uniform shift the electron number N. σ³ and σ⁵ are the exact
+products of the band-truncated σ, truncated back to the band: on a chain whose ρ reaches beyond the
+band (the exact deep-quench ρ keeps 2–5 % of a row's weight outside a band of radius 4) it pulls the
+band towards a state that is pure within it, which the truth is only approximately.
 
 Shapes: states as in `graphqd.runtime.rollout.rollout`: ρ band (count·M, 2) in the band-graph
 order of `graphqd.graphs.holstein`.
@@ -30,7 +34,7 @@ from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_rows, graph_field
 
 
 class BandPurity:
-    """One band-truncated McWeeny step per call, with the electron number kept (see the module docstring)."""
+    """One band-truncated purification step per call, with the electron number kept (see the module docstring)."""
 
     def __init__(self, L: int, periodic: bool, spec: HolsteinGraphSpec):
         self.L, self.periodic, self.spec = L, periodic, spec
@@ -44,9 +48,12 @@ class BandPurity:
     def project(self, state: dict, number: torch.Tensor) -> dict:
         """The state with ρ purified once on its band and its trace set to `number` per chain."""
         r, L, periodic = self.spec.band_radius, self.L, self.periodic
-        rho = band_to_rows(state[K.RHO].double().reshape(-1, self.M, 2), L, periodic, self.spec)
-        square = band_algebra.matmul(rho, rho, 2 * r, periodic)
-        pure = 3 * square[..., r:3 * r + 1] - 2 * band_algebra.matmul(rho, square, r, periodic)
-        pure[..., r] += ((number - pure[..., r].real.sum(-1)) / L)[:, None]
-        band = rows_to_band(pure, L, periodic, self.spec)
+        sigma = 2 * band_to_rows(state[K.RHO].double().reshape(-1, self.M, 2), L, periodic, self.spec)
+        sigma[..., r] -= 1
+        square = band_algebra.matmul(sigma, sigma, 2 * r, periodic)
+        cube = band_algebra.matmul(sigma, square, 3 * r, periodic)
+        fifth = band_algebra.matmul(square, cube, r, periodic)
+        rho = (sigma - (4 * fifth - 5 * cube[..., 2 * r:4 * r + 1] + sigma) / 6) / 2
+        rho[..., r] += 0.5 + ((number - L / 2 - rho[..., r].real.sum(-1)) / L)[:, None]
+        band = rows_to_band(rho, L, periodic, self.spec)
         return dict(state, **{K.RHO: band.reshape(state[K.RHO].shape).to(state[K.RHO].dtype)})

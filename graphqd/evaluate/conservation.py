@@ -4,7 +4,7 @@ A learned step conserves what its architecture builds in (Hermiticity and trace 
 `hermitian_projection`) and nothing else. `rollout(..., constraint=...)` can map every new
 state back onto the invariants the exact dynamics keeps, per chain, at their values in the
 initial state: "spectrum", the eigenvalues of ρ (`graphqd.evaluate.isospectral`), or "purity-band", a
-McWeeny step on the model's band with the electron number kept (`graphqd.evaluate.band_purity`), and then the
+purification step on the model's band with the electron number kept (`graphqd.evaluate.band_purity`), and then the
 total energy, either through (Q, P) ("energy", `EnergyShell`), through a unitary rotation of ρ ("energy-rho",
 `ElectronicShell`, which needs the whole ρ) or through that rotation to second order with products
 truncated to the model's band ("energy-band", `BandElectronicShell`, O(L · r²) for long chains).
@@ -19,8 +19,8 @@ from graphqd.evaluate.isospectral import Isospectral
 from graphqd.physics import holstein
 
 INVARIANTS = ("spectrum", "purity-band", "energy", "energy-rho", "energy-band")  # in the order they are projected onto
-HELP = ("'spectrum' (eigenvalues of rho; whole-matrix band only), 'purity-band' (a McWeeny step on the model's band), "
-        "'energy' (through Q, P), 'energy-rho' (by a unitary rotation of rho; whole-matrix band only) or 'energy-band' "
+HELP = ("'spectrum' (eigenvalues of rho; whole-matrix band only), 'purity-band' (occupations of rho pulled to 0, "
+        "1/2, 1 on the model's band), 'energy' (through Q, P), 'energy-rho' (by a unitary rotation of rho; whole-matrix band only) or 'energy-band' "
         "(that rotation to second order on the model's band; any chain length)")
 
 

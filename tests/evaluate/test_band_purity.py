@@ -1,4 +1,4 @@
-"""BandPurity: one band-truncated McWeeny step against dense matrix algebra, and through --conserve."""
+"""BandPurity: one band-truncated purification step against dense matrix algebra, and through --conserve."""
 import torch
 
 from graphqd import keys as K
@@ -22,16 +22,18 @@ def _noisy_slater(L: int, band_radius: int, count: int = 2, noise: float = 0.02)
                           K.RHO: band.reshape(-1, 2)}
 
 
-def test_purification_is_the_band_of_mcweeny_on_the_banded_matrix_with_the_number_kept():
+def test_purification_is_the_band_of_the_polynomial_of_the_banded_matrix_with_the_number_kept():
     for L, radius in ((8, 4), (40, 3)):
         params, spec, state = _noisy_slater(L, radius)
         purity = BandPurity(L, True, spec)
         number = torch.full((2,), L / 2, dtype=torch.float64)
         out = purity.project(state, number)
         rho = band_to_dense(state[K.RHO].reshape(2, -1, 2), L, True, spec)     # zero outside the band
-        mcweeny = 3 * rho @ rho - 2 * rho @ rho @ rho
-        expected = dense_to_band(mcweeny, L, True, spec)
-        shift = (number - mcweeny.diagonal(dim1=-2, dim2=-1).real.sum(-1)) / L
+        sigma = 2 * rho - torch.eye(L, dtype=rho.dtype)
+        cube = sigma @ sigma @ sigma
+        purified = (sigma - (4 * cube @ sigma @ sigma - 5 * cube + sigma) / 6 + torch.eye(L, dtype=rho.dtype)) / 2
+        expected = dense_to_band(purified, L, True, spec)
+        shift = (number - purified.diagonal(dim1=-2, dim2=-1).real.sum(-1)) / L
         diagonal = band_to_dense(torch.ones_like(expected), L, True, spec).diagonal(dim1=-2, dim2=-1) != 0
         expected[..., 0] += shift[:, None] * dense_to_band(torch.diag_embed(diagonal.double()).to(
             torch.complex128), L, True, spec)[..., 0]
@@ -39,15 +41,21 @@ def test_purification_is_the_band_of_mcweeny_on_the_banded_matrix_with_the_numbe
         torch.testing.assert_close(purity.number(out), number, rtol=0, atol=1e-12)
 
 
-def test_purification_pulls_the_occupations_back_to_zero_and_one():
-    params, spec, state = _noisy_slater(8, 4, noise=0.05)
-    purity = BandPurity(8, True, spec)
-    before = torch.linalg.eigvalsh(band_to_dense(state[K.RHO].reshape(2, -1, 2), 8, True, spec))
-    after = torch.linalg.eigvalsh(band_to_dense(purity.project(state, purity.number(state))[K.RHO].reshape(
-        2, -1, 2), 8, True, spec))
-    distance = lambda x: torch.minimum(x.abs(), (1 - x).abs()).max()  # noqa: E731
-    # an occupation x off 0 (or 1) goes to 3x² − 2x³: quadratic convergence
-    assert 0 < float(distance(after)) < 4 * float(distance(before)) ** 2 < 0.1
+def test_purification_pulls_occupations_back_to_zero_and_one_fast_and_to_one_half_slowly():
+    L, spec = 8, HolsteinGraphSpec(band_radius=4)
+    unitary = torch.linalg.qr(torch.randn(L, L, dtype=torch.complex128, generator=torch.Generator().manual_seed(3)))[0]
+    occupations = torch.tensor([-0.03, 0.02, 0.04, 0.47, 0.55, 0.97, 0.99, 1.02], dtype=torch.float64)
+    rho = (unitary * occupations.to(unitary.dtype)) @ unitary.mH
+    state = {K.Q: torch.zeros(L, dtype=torch.float64), K.P: torch.zeros(L, dtype=torch.float64),
+             K.RHO: dense_to_band(rho, L, True, spec)}
+    purity = BandPurity(L, True, spec)
+    after = torch.linalg.eigvalsh(band_to_dense(purity.project(state, purity.number(state))[K.RHO][None], L, True,
+                                                spec)[0])
+    outer = torch.cat([occupations[:3], 1 - occupations[5:]]).abs().max()
+    outer_after = torch.cat([after[:3], 1 - after[5:]]).abs().max()
+    assert float(outer_after) < 9 * float(outer) ** 2                   # 0 and 1: quadratic, x → (25/3) x²
+    half, half_after = (occupations[3:5] - 0.5).abs().max(), (after[3:5] - 0.5).abs().max()
+    assert 0.7 * float(half) < float(half_after) < 0.9 * float(half)   # ½: geometric, slope 5/6
 
 
 def test_conserve_purity_band_keeps_a_drifting_model_bounded_on_a_long_chain():
