@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Shallow quench g 0.5 -> 0.8 on chains of every length: one model trained on L = 8 ... 64, rolled out at
-# L = 8 ... 1024 against the exact solver at the same L (experiment 8, redone).
+# L = 8 ... 1024 against the exact solver at the same L (experiment 8, redone); and the deep quench g 0 -> 2 on
+# long chains with band-local constraints (stages deepdata, deep).
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
 #   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, train16k8, train16k8L64,
-#    eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models)
+#    eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models; deepdata, then [L=256|8] [MODEL=...] deep)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
 GQD=${GQD:-.venv/bin/graphqd}
@@ -123,4 +124,37 @@ if [[ $stage == eval16 ]]; then
   # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run); rho dense up to L = 32, where the band
   # |i - j| <= 16 is the whole matrix
   evaluate "${MODEL:-chains16_graph=runs/holstein_parc/shallow_chains16_graph}" chains16_clean 32
+fi
+
+if [[ $stage == deepdata ]]; then
+  # exact deep-quench ensembles of 32 runs, t = 0 ... 800 (10,000 steps of 0.08): the truth (seed 4242) and an
+  # independent one (seed 4343, the sampling floor); at L = 8 the stores of experiment 7, at L = 256 rho on the band
+  # of radius 4 (about 3 h per store on one thread; resumable: rerun to continue)
+  for L in ${LATTICES:-8 256}; do
+    for store_seed in "deep_climate 4242" "deep_climate_b 4343"; do
+      set -- $store_seed
+      f=data/$1.h5; band=(); [[ $L == 8 ]] || { f=data/${1}_L$L.h5; band=(--set storage.rho_band=4); }
+      $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --out $f --set lattice.L=$L \
+        --set trajectories=32 --set seed=$2 --set integrator.t_final=800 "${band[@]}"
+    done
+  done
+fi
+if [[ $stage == deep ]]; then
+  # MODEL=NAME=CHECKPOINT (default: pretrained/deep_graph.pt) rolled out 10,000 steps from t = 0 of every run of the
+  # L-site truth, with each set of --conserve projections in CONSERVE (";"-separated, "+" between invariants;
+  # "bare" for none); statistics over steps 1,000 ... 10,000 against the truth and the independent ensemble
+  L=${L:-256} model=${MODEL:-deep_graph=$HERE/pretrained/deep_graph.pt}
+  name=${model%%=*} ckpt=${model#*=} out=runs/holstein_parc/deep_long args=()
+  truth=data/deep_climate_L$L.h5 reference=data/deep_climate_b_L$L.h5 rho=band
+  [[ $L == 8 ]] && { truth=data/deep_climate.h5; reference=data/deep_climate_b.h5; rho=dense; }
+  mkdir -p $out
+  IFS=';' read -ra sets <<< "${CONSERVE:-purity-band+energy-band;purity-band+energy}"
+  for c in "${sets[@]}"; do
+    flags=(); [[ $c == bare ]] || for x in ${c//+/ }; do flags+=(--conserve $x); done
+    f=$out/${name}_${c}_L$L.h5
+    $GQD --threads 1 rollout --checkpoint $ckpt --data $truth --steps ${STEPS:-10000} --rho $rho "${flags[@]}" --out $f
+    args+=(--rollout "$name, $c=$f")
+  done
+  $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --tag ${name}_L$L \
+    --out-dir $HERE/results/long_chains
 fi
