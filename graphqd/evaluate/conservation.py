@@ -21,7 +21,8 @@ from graphqd.physics import holstein
 INVARIANTS = ("spectrum", "purity-band", "energy", "energy-rho", "energy-band")  # in the order they are projected onto
 HELP = ("'spectrum' (eigenvalues of rho; whole-matrix band only), 'purity-band' (occupations of rho pulled to 0, "
         "1/2, 1 on the model's band), 'energy' (through Q, P), 'energy-rho' (by a unitary rotation of rho; "
-        "whole-matrix band only) or 'energy-band' (that rotation to second order on the model's band; any chain length)")
+        "whole-matrix band only) or 'energy-band' (that rotation to second order on the model's band; any "
+        "chain length)")
 
 
 def invariant_projection(conserve, params: holstein.HolsteinParams, spec):
