@@ -4,7 +4,8 @@
 # long chains with band-local constraints (stages deepdata, deep).
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
 #   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, train16k8, train16k8L64,
-#    eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models; deepdata, then [L=256|8] [MODEL=...] deep)
+#    eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models; deep quench: deepdata, deeptrain, then
+#    [L=256|8] [MODEL=...] [CONSERVE=...] deep)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
 GQD=${GQD:-.venv/bin/graphqd}
@@ -127,34 +128,51 @@ if [[ $stage == eval16 ]]; then
 fi
 
 if [[ $stage == deepdata ]]; then
-  # exact deep-quench ensembles of 32 runs, t = 0 ... 800 (10,000 steps of 0.08): the truth (seed 4242) and an
-  # independent one (seed 4343, the sampling floor); at L = 8 the stores of experiment 7, at L = 256 rho on the band
-  # of radius 4 (about 3 h per store on one thread; resumable: rerun to continue)
+  # exact deep-quench ensembles of RUNS (32) runs, t = 0 ... T_FINAL (800: 10,000 steps of 0.08): the truth (seed
+  # 4242) and an independent one (seed 4343, the sampling floor), data/${ENSEMBLE}{,_b}_L$L.h5 (ENSEMBLE:
+  # deep_climate; at L = 8 the stores of experiment 7), rho on the band of radius 4 beyond L = 8 (about 3 h per
+  # L = 256 store on one thread; resumable: rerun to continue). The pilot: ENSEMBLE=deep_pilot RUNS=4 T_FINAL=160
+  # LATTICES=256; the held-out ensembles, seeds never looked at: ENSEMBLE=deep_heldout SEEDS="5252 5353"
+  ensemble=${ENSEMBLE:-deep_climate} seeds=(${SEEDS:-4242 4343})
   for L in ${LATTICES:-8 256}; do
-    for store_seed in "deep_climate 4242" "deep_climate_b 4343"; do
+    for store_seed in "${ensemble} ${seeds[0]}" "${ensemble}_b ${seeds[1]}"; do
       set -- $store_seed
-      f=data/$1.h5; band=(); [[ $L == 8 ]] || { f=data/${1}_L$L.h5; band=(--set storage.rho_band=4); }
+      f=data/${1}_L$L.h5; band=(--set storage.rho_band=4)
+      [[ $L == 8 ]] && { band=(); [[ $ensemble == deep_climate ]] && f=data/$1.h5; }
       $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --out $f --set lattice.L=$L \
-        --set trajectories=32 --set seed=$2 --set integrator.t_final=800 "${band[@]}"
+        --set trajectories=${RUNS:-32} --set seed=$2 --set integrator.t_final=${T_FINAL:-800} "${band[@]}"
     done
   done
 fi
+if [[ $stage == deeptrain ]]; then
+  # deep quenches through nucleation into the domain phase (t = 0 ... 400) at L = 32, 16 (rho on the band of radius 4)
+  # and 8 (dense), then deep_chains_graph.yaml: pretrained/deep_graph.pt continued on all three (about 10 + 25 min)
+  deep="$GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --set integrator.t_final=400"
+  $deep --out data/deep_chains_L32.h5 --set lattice.L=32 --set trajectories=32 --set seed=3232 --set storage.rho_band=4
+  $deep --out data/deep_chains_L16.h5 --set lattice.L=16 --set trajectories=48 --set seed=1616 --set storage.rho_band=4
+  $deep --out data/deep_chains_L8.h5 --set lattice.L=8 --set trajectories=64 --set seed=808
+  $GQD train --config $HERE/deep_chains_graph.yaml
+fi
 if [[ $stage == deep ]]; then
-  # MODEL=NAME=CHECKPOINT (default: pretrained/deep_graph.pt) rolled out 10,000 steps from t = 0 of every run of the
-  # L-site truth, with each set of --conserve projections in CONSERVE (";"-separated, "+" between invariants;
-  # "bare" for none); statistics over steps 1,000 ... 10,000 against the truth and the independent ensemble
-  L=${L:-256} model=${MODEL:-deep_graph=$HERE/pretrained/deep_graph.pt}
+  # MODEL=NAME=CHECKPOINT (default: pretrained/deep_graph.pt) rolled out STEPS (10,000) steps from t = 0 of every run
+  # of the L-site truth of deepdata, with each set of --conserve projections in CONSERVE (";"-separated, "+" between
+  # invariants; "bare" for none); statistics over steps BURN_IN (1,000) ... STEPS against the truth and the
+  # independent ensemble, with the sets in PLOT drawn. The pilot: ENSEMBLE=deep_pilot STEPS=2000 BURN_IN=500
+  L=${L:-256} model=${MODEL:-deep_graph=$HERE/pretrained/deep_graph.pt} ensemble=${ENSEMBLE:-deep_climate}
   name=${model%%=*} ckpt=${model#*=} out=runs/holstein_parc/deep_long args=()
-  truth=data/deep_climate_L$L.h5 reference=data/deep_climate_b_L$L.h5 rho=band
-  [[ $L == 8 ]] && { truth=data/deep_climate.h5; reference=data/deep_climate_b.h5; rho=dense; }
+  truth=data/${ensemble}_L$L.h5 reference=data/${ensemble}_b_L$L.h5 rho=band
+  [[ $L == 8 ]] && rho=dense
+  [[ $L == 8 && $ensemble == deep_climate ]] && { truth=data/deep_climate.h5; reference=data/deep_climate_b.h5; }
   mkdir -p $out
   IFS=';' read -ra sets <<< "${CONSERVE:-purity-band+energy-band;purity-band+energy}"
   for c in "${sets[@]}"; do
     flags=(); [[ $c == bare ]] || for x in ${c//+/ }; do flags+=(--conserve $x); done
-    f=$out/${name}_${c}_L$L.h5
+    f=$out/${ensemble}_${name}_${c}_L$L.h5
     $GQD --threads 1 rollout --checkpoint $ckpt --data $truth --steps ${STEPS:-10000} --rho $rho "${flags[@]}" --out $f
     args+=(--rollout "$name, $c=$f")
   done
-  $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --tag ${name}_L$L \
-    --out-dir $HERE/results/long_chains
+  plot=(); IFS=';' read -ra drawn <<< "${PLOT:-energy;purity-band+energy-band}"
+  for c in "${drawn[@]}"; do plot+=("$name, $c"); done
+  $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --burn-in ${BURN_IN:-1000} \
+    --tag ${ensemble}_${name}_L$L --out-dir $HERE/results/long_chains --plot "${plot[@]}"
 fi

@@ -1,0 +1,169 @@
+"""Issue 18, the deep quench on long chains: the climate of free-running surrogate rollouts against an exact
+ensemble at the same L, from stores with ρ on a band (or dense).
+
+The deep quench (g 0 → 2) is chaotic, so, as in experiment 7, the rollouts are compared statistically over
+steps --burn-in … end, pooled over runs:
+
+* max |ΔC(τ)|, τ ≤ --max-lag, of the CDW order parameters φ_Q = (1/L) Σ (−1)^i Q_i and
+  φ_ρ = (1/L) Σ (−1)^i ρ_ii (acceptance ≤ 0.1);
+* the Wasserstein-1 distance of the Q marginal over std(Q) (≤ 0.1) and the polaron fraction |Q_i| > 1
+  (within 0.03 of exact);
+* the energy drift per site, max_t |E(t) − E(0)|/L, worst run (≤ 0.05 over 10,000 steps), and the trace drift.
+
+The energy needs only Q, P, ρ_ii and the bonds ρ_{i,i+1} (DESIGN §3.1), so the whole statistic reads the
+band (`rho_band`) without building L × L matrices; stores are read one run at a time. --reference, a second
+exact ensemble of the same size and recipe with another seed, gives what a statistically perfect surrogate
+scores (the sampling floor).
+
+Writes deep_long_chains_<tag>.json and a figure deep_long_chains_<tag>.png (C(τ) of φ_Q and the Q marginal of the
+truth and of the rollouts) to --out-dir and prints a table.
+
+Usage (from the repository root; run_long_chains.sh deep drives it):
+    python experiments/holstein_parc/deep_long_chains.py --truth data/deep_climate_L256.h5 \
+        --reference data/deep_climate_b_L256.h5 --rollout "deep_graph, energy-band=runs/.../rollout.h5" \
+        --tag L256 --out-dir experiments/holstein_parc/results/long_chains
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import h5py
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR
+from graphqd.evaluate import metrics
+
+
+def read(path: str, frames: int | None = None) -> dict:
+    """Q, P, ρ_ii, Re ρ_{i,i+1} (runs, T, L; float32 as stored) and the model parameters of a Holstein store
+    (band or dense)."""
+    with h5py.File(path, "r") as f:
+        T = f["Q"].shape[1] if frames is None else frames
+        out = {"Q": f["Q"][:, :T], "P": f["P"][:, :T]}
+        n, bonds = [], []
+        for run in range(f["Q"].shape[0]):
+            if BAND in f:
+                r = int(f.attrs[RADIUS_ATTR])
+                n.append(f[BAND][run, :T, :, r].real)
+                bonds.append(f[BAND][run, :T, :, r + 1].real)
+            else:
+                rho = f[DENSE][run, :T]
+                L = rho.shape[-1]
+                n.append(np.diagonal(rho, axis1=-2, axis2=-1).real)
+                bonds.append(rho[:, np.arange(L), (np.arange(L) + 1) % L].real)
+        out["n"], out["bonds"] = np.stack(n).astype(np.float32), np.stack(bonds).astype(np.float32)
+        attrs = f.attrs
+        out["params"] = {k: float(attrs[k]) for k in ("hopping", "stiffness", "mass", "g_final")}
+        out["periodic"] = str(attrs["boundary"]) == "periodic"
+        out["conserve"] = str(attrs.get("conserve", ""))
+    return out
+
+
+def energy_per_site(d: dict) -> np.ndarray:
+    """E/L (runs, T): Σ P²/2m + K Σ Q²/2 − g Σ (ρ_ii − ½) Q_i − 2t Σ_i Re ρ_{i,i+1}."""
+    p, L = d["params"], d["Q"].shape[-1]
+    Q, P, n, bonds = (d[k].astype(np.float64) for k in ("Q", "P", "n", "bonds"))
+    bonds = bonds if d["periodic"] else bonds[..., :-1]
+    E = ((P ** 2).sum(-1) / (2 * p["mass"]) + p["stiffness"] * (Q ** 2).sum(-1) / 2
+         - p["g_final"] * ((n - 0.5) * Q).sum(-1) - 2 * p["hopping"] * bonds.sum(-1))
+    return E / L
+
+
+def order_autocorrelation(d: dict, burn_in: int, T: int, max_lag: int) -> dict:
+    """C(τ) of φ_Q and φ_ρ over frames burn_in … T − 1, pooled over runs."""
+    sign = (-1.0) ** np.arange(d["Q"].shape[-1])
+    return {name: metrics.autocorrelation((d[key][:, burn_in:T] * sign).mean(-1), max_lag)
+            for name, key in (("phi_Q", "Q"), ("phi_rho", "n"))}
+
+
+def climate(pred: dict, truth: dict, burn_in: int, max_lag: int) -> dict:
+    """The statistics of the module docstring for `pred` against `truth` (frames burn_in … end of both)."""
+    T = min(pred["Q"].shape[1], truth["Q"].shape[1])
+    C, C_truth = order_autocorrelation(pred, burn_in, T, max_lag), order_autocorrelation(truth, burn_in, T, max_lag)
+    E = energy_per_site(pred)[:, :T]
+    trace = pred["n"][:, :T].sum(-1)
+    finite = bool(np.isfinite(pred["Q"]).all() and np.isfinite(pred["n"]).all())
+    q_pred, q_true = pred["Q"][:, burn_in:T], truth["Q"][:, burn_in:T]
+    return {"runs": int(pred["Q"].shape[0]), "steps": T - 1, "finite": finite,
+            "autocorr_maxdiff": {k: float(np.abs(C[k] - C_truth[k]).max()) for k in C},
+            "wasserstein_Q_over_std": float(metrics.wasserstein1(q_pred, q_true) / q_true.std()),
+            "polaron_fraction": float((np.abs(q_pred) > 1).mean()),
+            "polaron_fraction_exact": float((np.abs(q_true) > 1).mean()),
+            "energy_drift_per_site": float(np.abs(E - E[:, :1]).max()),
+            "energy_per_site_start_end": [float(E[:, 0].mean()), float(E[:, -1].mean())],
+            "trace_drift": float(np.abs(trace - trace[:, :1]).max()),
+            "C": {k: c.tolist() for k, c in C.items()}}
+
+
+def figure(path: str, title: str, truth: dict, rollouts: dict, burn_in: int, max_lag: int, dt: float) -> None:
+    """C(τ) of φ_Q and the pooled Q marginal over steps burn_in … end: the truth and each rollout."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    T = truth["Q"].shape[1]
+    tau = np.arange(max_lag + 1) * dt
+    bins = np.linspace(-6, 6, 121)
+    for name, d in {"exact": truth, **rollouts}.items():
+        style = dict(color="black", lw=2.5, alpha=0.5) if name == "exact" else dict(lw=1.2)
+        left.plot(tau, order_autocorrelation(d, burn_in, T, max_lag)["phi_Q"], label=name, **style)
+        right.hist(d["Q"][:, burn_in:T].ravel(), bins=bins, density=True, histtype="step", label=name, **style)
+    left.set(xlabel="τ", ylabel="C(τ) of φ_Q", title="autocorrelation of the CDW order")
+    right.set(xlabel="Q_i", ylabel="density", title="marginal of Q")
+    left.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--truth", required=True, help="exact store of the held-out quenches (as long as the rollouts)")
+    ap.add_argument("--reference", help="an independent exact store of the same size and recipe (the floor)")
+    ap.add_argument("--rollout", action="append", default=[], metavar="NAME=PATH")
+    ap.add_argument("--burn-in", type=int, default=1000, help="statistics use steps >= this")
+    ap.add_argument("--max-lag", type=int, default=250)
+    ap.add_argument("--tag", required=True, help="name of the output file: deep_long_chains_<tag>.json")
+    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--device-note", default="2-core CPU, 1 thread per job")
+    ap.add_argument("--plot", nargs="*", default=[], metavar="NAME", help="rollouts drawn in the figure (a handful)")
+    args = ap.parse_args()
+    truth = read(args.truth)
+    T = truth["Q"].shape[1]
+    rows, plotted = {}, {}
+    if args.reference:
+        rows["exact, independent ensemble"] = dict(climate(read(args.reference, T), truth, args.burn_in,
+                                                           args.max_lag), store=os.path.relpath(args.reference))
+    for item in args.rollout:
+        name, path = item.split("=", 1)
+        pred = read(path, T)
+        rows[name] = dict(climate(pred, truth, args.burn_in, args.max_lag), store=os.path.relpath(path),
+                          conserve=pred["conserve"])
+        if name in args.plot:
+            plotted[name] = {"Q": pred["Q"], "n": pred["n"]}
+    print(f"{'':34s} {'C phi_Q':>8s} {'C phi_rho':>9s} {'W1/std':>7s} {'polaron':>8s} {'(exact)':>8s} {'E drift':>8s}")
+    for name, r in rows.items():
+        c = r["autocorr_maxdiff"]
+        print(f"{name:34s} {c['phi_Q']:8.3f} {c['phi_rho']:9.3f} {r['wasserstein_Q_over_std']:7.3f} "
+              f"{r['polaron_fraction']:8.3f} {r['polaron_fraction_exact']:8.3f} {r['energy_drift_per_site']:8.3g}"
+              + ("" if r["finite"] else "  (not finite)"))
+    os.makedirs(args.out_dir, exist_ok=True)
+    with open(os.path.join(args.out_dir, f"deep_long_chains_{args.tag}.json"), "w") as f:
+        json.dump({"truth": os.path.relpath(args.truth), "L": int(truth["Q"].shape[-1]), "steps": T - 1,
+                   "burn_in": args.burn_in, "max_lag": args.max_lag, "device": args.device_note,
+                   "C_exact": {k: c.tolist() for k, c in order_autocorrelation(truth, args.burn_in, T,
+                                                                               args.max_lag).items()},
+                   "rows": rows}, f, indent=1)
+    with h5py.File(args.truth, "r") as f:
+        dt = float(f["t"][1] - f["t"][0])
+    figure(os.path.join(args.out_dir, f"deep_long_chains_{args.tag}.png"),
+           f"deep quench, L = {truth['Q'].shape[-1]}, {truth['Q'].shape[0]} runs, steps {args.burn_in} … {T - 1}",
+           truth, plotted, args.burn_in, args.max_lag, dt)
+
+
+if __name__ == "__main__":
+    main()
