@@ -99,8 +99,7 @@ if [[ $stage == train16all ]]; then
   $GQD train --config $HERE/shallow_chains16_all_graph.yaml # continues the train16 run on chains of every length
 fi
 if [[ $stage == data16long ]]; then
-  # more of the growth from tiny seeds: L = 256 and 512 (storage.batch: a block of runs is held dense in memory
-  # before its band is stored, 1.3 GB per L = 256 run and 2.6 GB per L = 512 run)
+  # more of the growth from tiny seeds: L = 256 and 512 (storage.batch: runs written per block)
   simulate data/chains16_L256b.h5 lattice.L=256 trajectories=16 quench.q_noise=0.002 seed=2256 storage.rho_band=16 \
     storage.batch=4
   simulate data/chains16_L512.h5 lattice.L=512 trajectories=4 quench.q_noise=0.001 seed=2512 storage.rho_band=16 \
@@ -137,7 +136,7 @@ if [[ $stage == deepdata ]]; then
   for L in ${LATTICES:-8 256}; do
     for store_seed in "${ensemble} ${seeds[0]}" "${ensemble}_b ${seeds[1]}"; do
       set -- $store_seed
-      f=data/${1}_L$L.h5; band=(--set storage.rho_band=4)
+      f=data/${1}_L$L.h5; band=(--set storage.rho_band=4 --set storage.batch=4)
       [[ $L == 8 ]] && { band=(); [[ $ensemble == deep_climate ]] && f=data/$1.h5; }
       $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --out $f --set lattice.L=$L \
         --set trajectories=${RUNS:-32} --set seed=$2 --set integrator.t_final=${T_FINAL:-800} "${band[@]}"

@@ -43,3 +43,17 @@ def test_readers_give_the_same_density_from_both_layouts(tmp_path):
         read_density(empty, 0)
     with pytest.raises(StoreError, match="radius 4 does not fit a chain of 8 sites"):
         to_band(rho, 4, True)
+
+
+@pytest.mark.parametrize("boundary,kernel", [("periodic", "torch"), ("open", "torch"), ("periodic", "auto")])
+def test_simulate_records_the_band_of_the_dense_trajectory(boundary, kernel):
+    import torch
+
+    from graphqd.physics import holstein
+    params = holstein.HolsteinParams(L=10, g=1.5, boundary=boundary)
+    state = holstein.random_state(params, seed=4)
+    dense = holstein.simulate(state, params, 0.1, 5, 2, kernel=kernel)
+    band = holstein.simulate(state, params, 0.1, 5, 2, kernel=kernel, record_band=3)
+    assert band.rho.shape == (6, 10, 7)
+    np.testing.assert_array_equal(band.rho.numpy(), to_band(dense.rho.numpy(), 3, boundary == "periodic"))
+    torch.testing.assert_close(band.Q, dense.Q, rtol=0, atol=0)

@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from graphqd import config as cfg
 from graphqd.config import Field
-from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR, check_radius, to_band
+from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR, check_radius
 from graphqd.data.recipes.common import run_seed, snapshot_count, storage_dtypes
 from graphqd.data.store import StoreWriter, shard_range
 from graphqd.errors import ConfigError
@@ -149,9 +149,8 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
                     h = integrator["dt"] / integrator["substeps"]
                     state = holstein.advance(state, final, h, torch.as_tensor(transient, device=device))
                 traj = holstein.simulate(state, final, integrator["dt"], n_steps, integrator["substeps"],
-                                         record_dtype=record, progress=lambda k: bar.update(k * len(runs)))
-                rho = traj.rho.cpu().numpy()
-                if radius >= 0:
-                    rho = to_band(rho, radius, final.boundary == "periodic")
-                store.write(first, {"Q": traj.Q.cpu().numpy(), "P": traj.P.cpu().numpy(), density[0]: rho})
+                                         record_dtype=record, progress=lambda k: bar.update(k * len(runs)),
+                                         record_band=radius)
+                store.write(first, {"Q": traj.Q.cpu().numpy(), "P": traj.P.cpu().numpy(),
+                                    density[0]: traj.rho.cpu().numpy()})
         store.finish()
