@@ -41,6 +41,14 @@ from graphqd.physics import holstein
 from graphqd.physics.lattice import neighbour_table
 
 
+def _quadratic_step(c1: torch.Tensor, c2: torch.Tensor, excess: torch.Tensor) -> torch.Tensor:
+    """The root of smallest magnitude of excess + c₁s + ½c₂s² = 0 (c₁ ≤ 0), or the minimum −c₁/c₂ where
+    there is none."""
+    discriminant = c1 ** 2 - 2 * c2 * excess
+    return torch.where(discriminant >= 0, 2 * excess / (-c1 + discriminant.clamp(min=0).sqrt()).clamp(min=1e-300),
+                       -c1 / c2.clamp(min=1e-300))
+
+
 class EnergyShell:
     """Energy of band-stored Holstein states and the projection of (Q, P) onto a given shell."""
 
@@ -128,7 +136,8 @@ class ElectronicShell:
         self.lattice = EnergyShell(params, spec)
         if self.lattice.M != params.n_sites ** 2:
             raise GraphqdError(f"energy conservation through rho needs the whole density matrix, but band_radius = "
-                               f"{spec.band_radius} on {params.n_sites} sites leaves entries out; use --conserve energy")
+                               f"{spec.band_radius} on {params.n_sites} sites leaves entries out; use --conserve "
+                               f"energy or --conserve energy-band")
         self.dense = Isospectral(params.n_sites, params.boundary == "periodic", spec)
         self.params, self.newton_steps, self.max_angle = params, newton_steps, max_angle
 
@@ -145,9 +154,7 @@ class ElectronicShell:
         c1 = -(A.abs() ** 2).sum((-1, -2))
         bracket = A @ rho - rho @ A
         c2 = torch.einsum("cij,cji->c", h, A @ bracket - bracket @ A).real
-        discriminant = c1 ** 2 - 2 * c2 * excess
-        s = torch.where(discriminant >= 0, 2 * excess / (-c1 + discriminant.clamp(min=0).sqrt()).clamp(min=1e-300),
-                        -c1 / c2.clamp(min=1e-300))
+        s = _quadratic_step(c1, c2, excess)
         # rotations of at most max_angle (‖sA‖_F bounds the angle), none where A is at the round-off
         # of float32 storage and has no direction; the lattice takes what is left
         size = (-c1).sqrt()
@@ -209,9 +216,7 @@ class BandElectronicShell:
         c1 = band_algebra.trace_of_product(h, D, periodic).real
         c2 = band_algebra.trace_of_product(h, D2, periodic).real
         excess = self.lattice.energy(state) - target
-        discriminant = c1 ** 2 - 2 * c2 * excess
-        s = torch.where(discriminant >= 0, 2 * excess / (-c1 + discriminant.clamp(min=0).sqrt()).clamp(min=1e-300),
-                        -c1 / c2.clamp(min=1e-300))
+        s = _quadratic_step(c1, c2, excess)
         size = (A.abs() ** 2).sum((-1, -2)).sqrt()
         h_size = (h.abs() ** 2).sum((-1, -2)).sqrt()
         s_max = torch.where(size > 1e-6 * h_size, self.max_angle / size.clamp(min=1e-300), 0.0)
