@@ -36,7 +36,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR
+from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR, read_occupations
 from graphqd.evaluate import metrics
 
 
@@ -47,16 +47,13 @@ def read(path: str, frames: int | None = None) -> dict:
         T = f["Q"].shape[1] if frames is None else frames
         out = {"Q": f["Q"][:, :T], "P": f["P"][:, :T]}
         n, bonds = [], []
+        L = f["Q"].shape[-1]
         for run in range(f["Q"].shape[0]):
+            n.append(read_occupations(f, run, slice(0, T)))
             if BAND in f:
-                r = int(f.attrs[RADIUS_ATTR])
-                n.append(f[BAND][run, :T, :, r].real)
-                bonds.append(f[BAND][run, :T, :, r + 1].real)
+                bonds.append(f[BAND][run, :T, :, int(f.attrs[RADIUS_ATTR]) + 1].real)
             else:
-                rho = f[DENSE][run, :T]
-                L = rho.shape[-1]
-                n.append(np.diagonal(rho, axis1=-2, axis2=-1).real)
-                bonds.append(rho[:, np.arange(L), (np.arange(L) + 1) % L].real)
+                bonds.append(f[DENSE][run, :T][:, np.arange(L), (np.arange(L) + 1) % L].real)
         out["n"], out["bonds"] = np.stack(n).astype(np.float32), np.stack(bonds).astype(np.float32)
         attrs = f.attrs
         out["params"] = {k: float(attrs[k]) for k in ("hopping", "stiffness", "mass", "g_final")}

@@ -24,15 +24,15 @@ import torch
 from torch import Tensor
 
 
-def _slots(L: int, radius: int, periodic: bool, device) -> tuple[Tensor, Tensor]:
-    """Offsets d = −r … r and which of them are slots of a matrix on this chain: (2r + 1,) and (L, 2r + 1)."""
+def _slots(L: int, radius: int, periodic: bool, device) -> Tensor:
+    """Which of the offsets d = −r … r are slots of a matrix on this chain, (L, 2r + 1)."""
     d = torch.arange(-radius, radius + 1, device=device)
     i = torch.arange(L, device=device)[:, None]
     if periodic:
         valid = ((d + L // 2) % L - L // 2 == d)[None, :].expand(L, -1)
     else:
         valid = (i + d >= 0) & (i + d < L)
-    return d, valid
+    return valid
 
 
 def matmul(X: Tensor, Y: Tensor, radius: int, periodic: bool) -> Tensor:
@@ -49,8 +49,12 @@ def matmul(X: Tensor, Y: Tensor, radius: int, periodic: bool) -> Tensor:
             continue
         shifted = torch.roll(Y, -a, dims=-2)[..., keep]           # Y_{i+a, i+a+b}
         out.index_add_(-1, d[keep] + radius, X[..., a + rx, None] * shifted)
-    _, valid = _slots(L, radius, periodic, X.device)
-    return out * valid
+    return out * _slots(L, radius, periodic, X.device)
+
+
+def commutator(X: Tensor, Y: Tensor, radius: int, periodic: bool) -> Tensor:
+    """The band of radius `radius` of [X, Y] = XY − YX (rows layout)."""
+    return matmul(X, Y, radius, periodic) - matmul(Y, X, radius, periodic)
 
 
 def trace_of_product(X: Tensor, Y: Tensor, periodic: bool) -> Tensor:
@@ -71,5 +75,4 @@ def hopping_rows(Q: Tensor, hopping: float, g: float, periodic: bool) -> Tensor:
     h = torch.zeros(*Q.shape, 3, dtype=torch.complex128 if Q.dtype == torch.float64 else torch.complex64,
                     device=Q.device)
     h[..., 0], h[..., 2], h[..., 1] = -hopping, -hopping, -g * Q
-    _, valid = _slots(L, 1, periodic, Q.device)
-    return h * valid
+    return h * _slots(L, 1, periodic, Q.device)

@@ -41,12 +41,18 @@ from graphqd.physics import holstein
 from graphqd.physics.lattice import neighbour_table
 
 
-def _quadratic_step(c1: torch.Tensor, c2: torch.Tensor, excess: torch.Tensor) -> torch.Tensor:
-    """The root of smallest magnitude of excess + c₁s + ½c₂s² = 0 (c₁ ≤ 0), or the minimum −c₁/c₂ where
-    there is none."""
+def _rotation_step(c1: torch.Tensor, c2: torch.Tensor, excess: torch.Tensor, h_norm: torch.Tensor,
+                   max_angle: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The step s along the double-bracket rotation and its cap s_max, per chain. s is the root of smallest
+    magnitude of excess + c₁s + ½c₂s² = 0 (c₁ = −‖A‖²_F), or the minimum −c₁/c₂ where there is none; the
+    rotation angle ‖sA‖_F is capped at max_angle, and there is no rotation where A is at the round-off of
+    float32 storage (‖A‖_F ≤ 1e-6 ‖h‖_F) and has no direction."""
     discriminant = c1 ** 2 - 2 * c2 * excess
-    return torch.where(discriminant >= 0, 2 * excess / (-c1 + discriminant.clamp(min=0).sqrt()).clamp(min=1e-300),
-                       -c1 / c2.clamp(min=1e-300))
+    s = torch.where(discriminant >= 0, 2 * excess / (-c1 + discriminant.clamp(min=0).sqrt()).clamp(min=1e-300),
+                    -c1 / c2.clamp(min=1e-300))
+    size = (-c1).sqrt()
+    s_max = torch.where(size > 1e-6 * h_norm, max_angle / size.clamp(min=1e-300), 0.0)
+    return torch.clamp(s, -s_max, s_max), s_max
 
 
 class EnergyShell:
@@ -154,12 +160,8 @@ class ElectronicShell:
         c1 = -(A.abs() ** 2).sum((-1, -2))
         bracket = A @ rho - rho @ A
         c2 = torch.einsum("cij,cji->c", h, A @ bracket - bracket @ A).real
-        s = _quadratic_step(c1, c2, excess)
-        # rotations of at most max_angle (‖sA‖_F bounds the angle), none where A is at the round-off
-        # of float32 storage and has no direction; the lattice takes what is left
-        size = (-c1).sqrt()
-        s_max = torch.where(size > 1e-6 * torch.linalg.matrix_norm(h), self.max_angle / size.clamp(min=1e-300), 0.0)
-        s = torch.clamp(s, -s_max, s_max)
+        # the lattice takes what a rotation of at most max_angle leaves
+        s, s_max = _rotation_step(c1, c2, excess, torch.linalg.matrix_norm(h), self.max_angle)
 
         def rotated(s):
             U = torch.linalg.matrix_exp(s[:, None, None] * A)
@@ -210,17 +212,14 @@ class BandElectronicShell:
         L, r, periodic, p = self.lattice.L, self.spec.band_radius, self.periodic, self.params
         rho = band_to_rows(state[K.RHO].double().reshape(-1, self.lattice.M, 2), L, periodic, self.spec)
         h = band_algebra.hopping_rows(state[K.Q].double().reshape(-1, L), p.hopping, p.g, periodic)
-        A = band_algebra.matmul(rho, h, r + 1, periodic) - band_algebra.matmul(h, rho, r + 1, periodic)
-        D = band_algebra.matmul(A, rho, r, periodic) - band_algebra.matmul(rho, A, r, periodic)
-        D2 = band_algebra.matmul(A, D, r, periodic) - band_algebra.matmul(D, A, r, periodic)
-        c1 = band_algebra.trace_of_product(h, D, periodic).real
+        A = band_algebra.commutator(rho, h, r + 1, periodic)
+        D = band_algebra.commutator(A, rho, r, periodic)
+        D2 = band_algebra.commutator(A, D, r, periodic)
+        c1 = -(A.abs() ** 2).sum((-1, -2))                                   # Tr(hD)
         c2 = band_algebra.trace_of_product(h, D2, periodic).real
         excess = self.lattice.energy(state) - target
-        s = _quadratic_step(c1, c2, excess)
-        size = (A.abs() ** 2).sum((-1, -2)).sqrt()
-        h_size = (h.abs() ** 2).sum((-1, -2)).sqrt()
-        s_max = torch.where(size > 1e-6 * h_size, self.max_angle / size.clamp(min=1e-300), 0.0)
-        s = torch.clamp(s, -s_max, s_max)[:, None, None]
+        s, _ = _rotation_step(c1, c2, excess, (h.abs() ** 2).sum((-1, -2)).sqrt(), self.max_angle)
+        s = s[:, None, None]
         band = rows_to_band(rho + s * D + s ** 2 / 2 * D2, L, periodic, self.spec)
         state = dict(state, **{K.RHO: band.reshape(state[K.RHO].shape).to(state[K.RHO].dtype)})
         return self.lattice.project(state, target)
