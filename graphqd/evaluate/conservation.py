@@ -3,7 +3,7 @@
 A learned step conserves what its architecture builds in (Hermiticity and trace of ρ with
 `hermitian_projection`) and nothing else. `rollout(..., constraint=...)` can map every new
 state back onto the invariants the exact dynamics keeps, per chain, at their values in the
-initial state: "spectrum", the eigenvalues of ρ (`graphqd.evaluate.isospectral`), or "purity-band", a
+initial state: "spectrum", the eigenvalues of ρ (`graphqd.evaluate.isospectral`), or "purity-band", half a
 purification step on the model's band with the electron number kept (`graphqd.evaluate.band_purity`), and then the
 total energy, either through (Q, P) ("energy", `EnergyShell`), through a unitary rotation of ρ ("energy-rho",
 `ElectronicShell`, which needs the whole ρ) or through that rotation to second order with products
@@ -19,10 +19,10 @@ from graphqd.evaluate.isospectral import Isospectral
 from graphqd.physics import holstein
 
 INVARIANTS = ("spectrum", "purity-band", "energy", "energy-rho", "energy-band")  # in the order they are projected onto
-HELP = ("'spectrum' (eigenvalues of rho; whole-matrix band only), 'purity-band' (occupations of rho pulled to 0, "
-        "1/2, 1 on the model's band), 'energy' (through Q, P), 'energy-rho' (by a unitary rotation of rho; "
-        "whole-matrix band only) or 'energy-band' (that rotation to second order on the model's band; any "
-        "chain length)")
+HELP = ("'spectrum' (eigenvalues of rho; whole-matrix band only), 'purity-band' (half a purification step "
+        "towards occupations 0, 1/2, 1 on the model's band), 'energy' (through Q, P), 'energy-rho' (by a unitary "
+        "rotation of rho; whole-matrix band only) or 'energy-band' (that rotation to second order on the model's "
+        "band; any chain length)")
 
 
 def invariant_projection(conserve, params: holstein.HolsteinParams, spec):

@@ -40,18 +40,22 @@ from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_rows, dense_to_ba
 from graphqd.physics import holstein
 from graphqd.physics.lattice import neighbour_table
 
+# The cap on the rotation angle ‖sA‖_F of the electronic shells, per chain of 8 sites (where it was chosen);
+# ‖sA‖²_F sums over the sites, so a chain of L sites gets MAX_ANGLE_8·√(L/8): each site rotates as far on any length.
+MAX_ANGLE_8 = 0.1
+
 
 def _rotation_step(c1: torch.Tensor, c2: torch.Tensor, excess: torch.Tensor, h_norm: torch.Tensor,
-                   max_angle: float) -> tuple[torch.Tensor, torch.Tensor]:
+                   max_angle: float, L: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The step s along the double-bracket rotation and its cap s_max, per chain. s is the root of smallest
     magnitude of excess + c₁s + ½c₂s² = 0 (c₁ = −‖A‖²_F), or the minimum −c₁/c₂ where there is none; the
-    rotation angle ‖sA‖_F is capped at max_angle, and there is no rotation where A is at the round-off of
-    float32 storage (‖A‖_F ≤ 1e-6 ‖h‖_F) and has no direction."""
+    rotation angle ‖sA‖_F is capped at max_angle·√(L/8) (L sites per chain), and there is no rotation where A
+    is at the round-off of float32 storage (‖A‖_F ≤ 1e-6 ‖h‖_F) and has no direction."""
     discriminant = c1 ** 2 - 2 * c2 * excess
     s = torch.where(discriminant >= 0, 2 * excess / (-c1 + discriminant.clamp(min=0).sqrt()).clamp(min=1e-300),
                     -c1 / c2.clamp(min=1e-300))
     size = (-c1).sqrt()
-    s_max = torch.where(size > 1e-6 * h_norm, max_angle / size.clamp(min=1e-300), 0.0)
+    s_max = torch.where(size > 1e-6 * h_norm, max_angle * (L / 8) ** 0.5 / size.clamp(min=1e-300), 0.0)
     return torch.clamp(s, -s_max, s_max), s_max
 
 
@@ -131,14 +135,14 @@ class ElectronicShell:
 
     so ρ(s) keeps Hermiticity, trace and spectrum exactly. s solves the second-order expansion
     E + c₁s + c₂s²/2 = E₀ (c₂ = Tr(h[A, [A, ρ]])), refined by Newton steps on the exact E(s), and
-    the rotation angle ‖sA‖_F is capped at `max_angle`. Where ρ nearly commutes with h (‖A‖ ≈ 0,
-    as right after a quench from the ground state) no small rotation reaches the shell; what is
-    left is moved through (Q, P) by `EnergyShell.project`. Dense, O(L³) per chain, so it needs the whole
-    density matrix in the band, like `graphqd.evaluate.isospectral`.
+    the rotation angle ‖sA‖_F is capped at `max_angle` per 8 sites (`MAX_ANGLE_8`). Where ρ nearly
+    commutes with h (‖A‖ ≈ 0, as right after a quench from the ground state) no small rotation reaches
+    the shell; what is left is moved through (Q, P) by `EnergyShell.project`. Dense, O(L³) per chain, so
+    it needs the whole density matrix in the band, like `graphqd.evaluate.isospectral`.
     """
 
     def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, newton_steps: int = 2,
-                 max_angle: float = 0.1):
+                 max_angle: float = MAX_ANGLE_8):
         self.lattice = EnergyShell(params, spec)
         if self.lattice.M != params.n_sites ** 2:
             raise GraphqdError(f"energy conservation through rho needs the whole density matrix, but band_radius = "
@@ -161,7 +165,7 @@ class ElectronicShell:
         bracket = A @ rho - rho @ A
         c2 = torch.einsum("cij,cji->c", h, A @ bracket - bracket @ A).real
         # the lattice takes what a rotation of at most max_angle leaves
-        s, s_max = _rotation_step(c1, c2, excess, torch.linalg.matrix_norm(h), self.max_angle)
+        s, s_max = _rotation_step(c1, c2, excess, torch.linalg.matrix_norm(h), self.max_angle, L)
 
         def rotated(s):
             U = torch.linalg.matrix_exp(s[:, None, None] * A)
@@ -193,12 +197,12 @@ class BandElectronicShell:
     The energy is linear in ρ at fixed (Q, P) and reads only the diagonal and the bonds, which lie in
     the band, so E(s) = E + c₁s + ½c₂s² exactly, with c₁ = Tr(hD) = −‖A‖²_F and c₂ = Tr(hD₂): s is the
     root of smallest magnitude (or the minimum where there is none), capped at the rotation angle
-    ‖sA‖_F ≤ `max_angle` as in `ElectronicShell`; (Q, P) take what is left (`EnergyShell.project`).
+    ‖sA‖_F ≤ `max_angle`·√(L/8) as in `ElectronicShell`; (Q, P) take what is left (`EnergyShell.project`).
     Needs band_radius ≥ 1; on a ring with 2r + 1 ≥ L it is the whole matrix and agrees with
     `ElectronicShell` to O(s³).
     """
 
-    def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, max_angle: float = 0.1):
+    def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, max_angle: float = MAX_ANGLE_8):
         self.lattice = EnergyShell(params, spec)
         self.params, self.spec, self.max_angle = params, spec, max_angle
         self.periodic = params.boundary == "periodic"
@@ -218,7 +222,7 @@ class BandElectronicShell:
         c1 = -(A.abs() ** 2).sum((-1, -2))                                   # Tr(hD)
         c2 = band_algebra.trace_of_product(h, D2, periodic).real
         excess = self.lattice.energy(state) - target
-        s, _ = _rotation_step(c1, c2, excess, (h.abs() ** 2).sum((-1, -2)).sqrt(), self.max_angle)
+        s, _ = _rotation_step(c1, c2, excess, (h.abs() ** 2).sum((-1, -2)).sqrt(), self.max_angle, L)
         s = s[:, None, None]
         band = rows_to_band(rho + s * D + s ** 2 / 2 * D2, L, periodic, self.spec)
         state = dict(state, **{K.RHO: band.reshape(state[K.RHO].shape).to(state[K.RHO].dtype)})

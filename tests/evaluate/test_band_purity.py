@@ -1,4 +1,5 @@
 """BandPurity: one band-truncated purification step against dense matrix algebra, and through --conserve."""
+import pytest
 import torch
 
 from graphqd import keys as K
@@ -22,16 +23,18 @@ def _noisy_slater(L: int, band_radius: int, count: int = 2, noise: float = 0.02)
                           K.RHO: band.reshape(-1, 2)}
 
 
-def test_purification_is_the_band_of_the_polynomial_of_the_banded_matrix_with_the_number_kept():
+@pytest.mark.parametrize("strength", [1.0, 0.5])
+def test_purification_is_the_band_of_the_polynomial_of_the_banded_matrix_with_the_number_kept(strength):
     for L, radius in ((8, 4), (40, 3)):
         params, spec, state = _noisy_slater(L, radius)
-        purity = BandPurity(L, True, spec)
+        purity = BandPurity(L, True, spec, strength=strength)
         number = torch.full((2,), L / 2, dtype=torch.float64)
         out = purity.project(state, number)
         rho = band_to_dense(state[K.RHO].reshape(2, -1, 2), L, True, spec)     # zero outside the band
         sigma = 2 * rho - torch.eye(L, dtype=rho.dtype)
         cube = sigma @ sigma @ sigma
-        purified = (sigma - (4 * cube @ sigma @ sigma - 5 * cube + sigma) / 6 + torch.eye(L, dtype=rho.dtype)) / 2
+        step = strength * (4 * cube @ sigma @ sigma - 5 * cube + sigma) / 6
+        purified = (sigma - step + torch.eye(L, dtype=rho.dtype)) / 2
         expected = dense_to_band(purified, L, True, spec)
         shift = (number - purified.diagonal(dim1=-2, dim2=-1).real.sum(-1)) / L
         diagonal = band_to_dense(torch.ones_like(expected), L, True, spec).diagonal(dim1=-2, dim2=-1) != 0
@@ -41,21 +44,26 @@ def test_purification_is_the_band_of_the_polynomial_of_the_banded_matrix_with_th
         torch.testing.assert_close(purity.number(out), number, rtol=0, atol=1e-12)
 
 
-def test_purification_pulls_occupations_back_to_zero_and_one_fast_and_to_one_half_slowly():
+@pytest.mark.parametrize("strength", [1.0, 0.5])
+def test_purification_pulls_occupations_back_to_zero_and_one_fast_and_to_one_half_slowly(strength):
+    """A distance x from 0 or 1 goes to (1 − α) x + α (25/3) x² + O(x³) (quadratic for the whole step), a
+    distance y from ½ to (1 − α/6) y + O(y³)."""
     L, spec = 8, HolsteinGraphSpec(band_radius=4)
     unitary = torch.linalg.qr(torch.randn(L, L, dtype=torch.complex128, generator=torch.Generator().manual_seed(3)))[0]
     occupations = torch.tensor([-0.03, 0.02, 0.04, 0.47, 0.55, 0.97, 0.99, 1.02], dtype=torch.float64)
     rho = (unitary * occupations.to(unitary.dtype)) @ unitary.mH
     state = {K.Q: torch.zeros(L, dtype=torch.float64), K.P: torch.zeros(L, dtype=torch.float64),
              K.RHO: dense_to_band(rho, L, True, spec)}
-    purity = BandPurity(L, True, spec)
+    purity = BandPurity(L, True, spec, strength=strength)
     after = torch.linalg.eigvalsh(band_to_dense(purity.project(state, purity.number(state))[K.RHO][None], L, True,
                                                 spec)[0])
     outer = torch.cat([occupations[:3], 1 - occupations[5:]]).abs().max()
     outer_after = torch.cat([after[:3], 1 - after[5:]]).abs().max()
-    assert float(outer_after) < 9 * float(outer) ** 2                   # 0 and 1: quadratic, x → (25/3) x²
+    x = float(outer)
+    assert (1 - strength) * x <= float(outer_after) < (1 - strength) * x + strength * 9 * x ** 2
     half, half_after = (occupations[3:5] - 0.5).abs().max(), (after[3:5] - 0.5).abs().max()
-    assert 0.7 * float(half) < float(half_after) < 0.9 * float(half)   # ½: geometric, slope 5/6
+    slope = 1 - strength / 6
+    assert (slope - 0.05) * float(half) < float(half_after) < (slope + 0.05) * float(half)
 
 
 def test_conserve_purity_band_keeps_a_drifting_model_bounded_on_a_long_chain():
