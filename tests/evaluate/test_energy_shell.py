@@ -6,7 +6,8 @@ import torch
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
 from graphqd.evaluate.conservation import invariant_projection
-from graphqd.evaluate.energy_shell import BandElectronicShell, ElectronicShell, EnergyShell
+from graphqd.evaluate.energy_shell import (MAX_ANGLE_8, BandElectronicShell, ElectronicShell, EnergyShell,
+                                           _rotation_step)
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
 from graphqd.physics import holstein
 from graphqd.runtime.rollout import rollout
@@ -181,3 +182,14 @@ def test_band_projection_on_a_long_chain_moves_the_band_along_the_double_bracket
     change = (band_to_dense(small[K.RHO].reshape(3, -1, 2), L, True, spec) - before).reshape(3, -1)
     cosine = (direction.conj() * change).sum(1).real / (direction.norm(dim=1) * change.norm(dim=1))
     torch.testing.assert_close(cosine, torch.ones(3, dtype=torch.float64), atol=1e-4, rtol=0)
+
+
+def test_rotation_cap_is_per_eight_sites():
+    """‖sA‖_F ≤ MAX_ANGLE_8·√(L/8): a chain of L sites may rotate each site as far as a chain of 8."""
+    c1, c2 = torch.tensor([-4.0], dtype=torch.float64), torch.zeros(1, dtype=torch.float64)  # ‖A‖_F = 2
+    excess, h_norm = torch.tensor([100.0], dtype=torch.float64), torch.ones(1, dtype=torch.float64)
+    for L in (8, 32, 256):
+        s, s_max = _rotation_step(c1, c2, excess, h_norm, MAX_ANGLE_8, L)
+        torch.testing.assert_close(s * 2, torch.tensor([MAX_ANGLE_8 * (L / 8) ** 0.5], dtype=torch.float64))
+        small, _ = _rotation_step(c1, c2, torch.tensor([1e-3], dtype=torch.float64), h_norm, MAX_ANGLE_8, L)
+        torch.testing.assert_close(small, torch.tensor([2.5e-4], dtype=torch.float64))   # excess + c₁s = 0
