@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphqd.errors import StoreError
+from graphqd.physics.lattice import band_slots
 
 DENSE, BAND = "rho", "rho_band"
 RADIUS_ATTR = "rho_band_radius"
@@ -22,10 +23,7 @@ RADIUS_ATTR = "rho_band_radius"
 
 def _columns(L: int, radius: int, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
     """Column j = i + s of every band slot (L, 2r + 1), and which slots exist (open chains)."""
-    i = np.arange(L)[:, None]
-    j = i + np.arange(-radius, radius + 1)[None, :]
-    inside = np.ones(j.shape, dtype=bool) if periodic else (j >= 0) & (j < L)
-    return (j % L if periodic else np.clip(j, 0, L - 1)), inside
+    return tuple(x.numpy() for x in band_slots(L, radius, periodic))
 
 
 def check_radius(L: int, radius: int) -> None:

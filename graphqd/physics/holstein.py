@@ -28,7 +28,7 @@ import torch
 
 from graphqd.errors import GraphqdError
 from graphqd.physics import holstein_kernel
-from graphqd.physics.lattice import NeighbourTable, lattice_shape, neighbour_table, staggered_sign
+from graphqd.physics.lattice import NeighbourTable, band_slots, lattice_shape, neighbour_table, staggered_sign
 
 
 @dataclass(frozen=True)
@@ -374,11 +374,7 @@ def simulate(state: State, params: HolsteinParams, dt: float, n_steps: int, subs
     if record_band >= 0:
         if len(params.shape) != 1:
             raise GraphqdError("simulate records the band of rho for chains only")
-        offsets = torch.arange(-record_band, record_band + 1, device=device)
-        columns = torch.arange(n, device=device)[:, None] + offsets
-        inside = torch.ones_like(columns, dtype=torch.bool) if params.boundary == "periodic" else \
-            (columns >= 0) & (columns < n)
-        columns = columns % n
+        columns, inside = band_slots(n, record_band, params.boundary == "periodic", device)
 
         def recorded(matrix):
             return matrix.gather(-1, columns.expand(*matrix.shape[:-1], -1)) * inside

@@ -94,3 +94,13 @@ def staggered_sign(shape: tuple[int, ...], device: torch.device | str = "cpu") -
     """(n_sites,) float64 | (−1)^(x+y), the checkerboard pattern of a CDW."""
     coords = torch.stack(torch.meshgrid(*[torch.arange(n) for n in shape], indexing="ij"), -1).reshape(-1, len(shape))
     return (1 - 2 * (coords.sum(-1) % 2)).to(torch.float64).to(device)
+
+
+def band_slots(L: int, radius: int, periodic: bool,
+               device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """The band of radius r of an L-site chain in the `rho_band` layout (DESIGN §2.2): the column j = i + s
+    (modulo L) of slot (i, r + s), s = −r … r, and which slots exist (on an open chain, those inside it);
+    both (L, 2r + 1)."""
+    columns = torch.arange(L, device=device)[:, None] + torch.arange(-radius, radius + 1, device=device)
+    inside = torch.ones_like(columns, dtype=torch.bool) if periodic else (columns >= 0) & (columns < L)
+    return columns % L, inside
