@@ -31,6 +31,10 @@ SECTIONS = {
         "weight_decay": Field("float", 1.0e-2, minimum=0.0, doc="AdamW (decoupled) weight decay"),
         "betas": Field("floats", [0.9, 0.999], minimum=0.0, maximum=1.0, doc="AdamW [β1, β2]"),
         "grad_clip": Field("float", 1.0, minimum=0.0, doc="max global gradient norm; 0 turns clipping off"),
+        "clip_per_tensor": Field("bool", False, doc="clip each parameter's gradient to norm grad_clip on its own "
+                                                    "(the published wave emulator) instead of the global norm"),
+        "decay_biases": Field("bool", True, doc="weight decay on biases too; false exempts parameters named *bias* "
+                                                "(the published wave emulator)"),
     },
     "schedule": {
         "warmup_steps": Field("int", 0, minimum=0, doc="linear warm-up from lr/warmup_steps to lr"),

@@ -37,6 +37,7 @@ from graphqd.runtime.systems import dataset_class, dataset_for, run_counts, stor
 from graphqd.train import distributed
 from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
 from graphqd.train.objective import RolloutObjective, input_noise
+from graphqd.train.optimizer import build_optimizer, clip_gradients
 from graphqd.train.schedule import build_scheduler
 
 
@@ -209,8 +210,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         objective.model = torch.compile(model)
     wrapped = DistributedDataParallel(objective) if processes.active else objective
     optim = config["optim"]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=optim["lr"], betas=tuple(optim["betas"]),
-                                  weight_decay=optim["weight_decay"])
+    optimizer = build_optimizer(model, optim)
     scheduler = build_scheduler(optimizer, config)
     amp = config["train"]["amp"]
     amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
@@ -277,8 +277,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
-            clip = optim["grad_clip"] if optim["grad_clip"] > 0 else math.inf
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            grad_norm = clip_gradients(model.parameters(), optim["grad_clip"], optim["clip_per_tensor"])
             global_loss = float(processes.mean(loss.detach().float()))
             if not math.isfinite(global_loss) or (not scaler.is_enabled() and not math.isfinite(float(grad_norm))):
                 what = "loss" if not math.isfinite(global_loss) else "gradient norm"
