@@ -41,17 +41,22 @@ COLUMNS = ("mae", "mae_modulus", "correlation", "norm_error_final")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="+", metavar="NAME=CHECKPOINT[,CHECKPOINT...]")
+    parser.add_argument("models", nargs="*", metavar="NAME=CHECKPOINT[,CHECKPOINT...]",
+                        help="models to evaluate (none with --append: redraw the figure from table1.json)")
     parser.add_argument("--panel", default="data/wave_panel.h5")
     parser.add_argument("--panel-exact", default="data/wave_panel_exact.h5")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--out-dir", default=os.path.join(HERE, "results"))
     parser.add_argument("--append", action="store_true", help="add to the models of the existing table1.json")
+    parser.add_argument("--plot", nargs="+", metavar="NAME",
+                        help="the models drawn in table1.png (default: all); the table keeps every model")
     args = parser.parse_args()
+    if not args.models and not args.append:
+        parser.error("name at least one model, or redraw with --append")
     torch.set_num_threads(1)
     os.makedirs(args.out_dir, exist_ok=True)
     rows, details, curves = [], {}, {}
-    plotted = truth_name(args.panel) if os.path.exists(args.panel) else None  # the truth of the figure
+    plotted = truth_name(args.panel) if os.path.exists(args.panel) else "space-splitting"  # the figure's truth
     if args.append:
         with open(os.path.join(args.out_dir, "table1.json")) as fh:
             old = json.load(fh)
@@ -93,6 +98,8 @@ def main() -> None:
                    "rows": rows, "details": details}, fh, indent=1)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for name, (correlation, mae) in curves.items():
+        if args.plot and name not in args.plot:
+            continue
         frames = np.arange(1, len(correlation) + 1)
         left.plot(frames, correlation, label=name)
         right.semilogy(frames, mae, label=name)
