@@ -5,7 +5,7 @@
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
 #   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, train16k8, train16k8L64,
 #    eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models; deep quench: deepdata, deeptrain, then
-#    [L=256|8] [MODEL=...] [CONSERVE=...] deep)
+#    [L=256|8] [MODEL=...] [CONSERVE=...] deep; the band cut's floor: [RADII=...] deepcut)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
 GQD=${GQD:-.venv/bin/graphqd}
@@ -142,6 +142,22 @@ if [[ $stage == deepdata ]]; then
         --set trajectories=${RUNS:-32} --set seed=$2 --set integrator.t_final=${T_FINAL:-800} "${band[@]}"
     done
   done
+fi
+if [[ $stage == deepcut ]]; then
+  # the floor of a band-local surrogate (deep_band_truncation.py): the exact dynamics with rho cut to the band of
+  # radius r after every step, from t = 0 of every run of the L-site truth of deepdata, for each r in RADII
+  # (default "4 8"; -1: no cut, the exact dynamics again), scored like the rollouts of stage deep (about 30 s per
+  # run and 1,000 steps at L = 256 on one thread)
+  L=${L:-256} ensemble=${ENSEMBLE:-deep_climate} out=runs/holstein_parc/deep_long args=() plot=()
+  truth=data/${ensemble}_L$L.h5 reference=data/${ensemble}_b_L$L.h5
+  mkdir -p $out
+  for r in ${RADII:-4 8}; do
+    f=$out/${ensemble}_cut_r${r}_L$L.h5
+    [[ -f $f ]] || $PY $HERE/deep_band_truncation.py --truth $truth --radius $r --steps ${STEPS:-10000} --out $f
+    args+=(--rollout "exact, band cut r $r=$f"); plot+=("exact, band cut r $r")
+  done
+  $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --burn-in ${BURN_IN:-1000} \
+    --tag ${ensemble}_bandcut_L$L --out-dir $HERE/results/long_chains --plot "${plot[@]}"
 fi
 if [[ $stage == deeptrain ]]; then
   # deep quenches through nucleation into the domain phase (t = 0 ... 400) at L = 32, 16 (rho on the band of radius 4)
