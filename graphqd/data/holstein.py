@@ -14,7 +14,7 @@ from torch_geometric.data import Data
 
 from graphqd import keys as K
 from graphqd.data.dataset import WindowDataset
-from graphqd.data.density_band import read_density
+from graphqd.data.density_band import BAND, RADIUS_ATTR, read_density
 from graphqd.data.moments import RunningMoments
 from graphqd.errors import StoreError
 from graphqd.graphs.holstein import (HolsteinGraphSpec, HolsteinSample, band_features, dense_to_band, graph_fields,
@@ -77,6 +77,11 @@ class HolsteinWindows(WindowDataset):
         if len(self.params.shape) != 1:
             raise StoreError(f"'{path}' holds a {self.params.shape} square lattice; Holstein samples support chains")
         self.L, self.periodic = self.params.n_sites, self.params.boundary == "periodic"
+        stored = int(handle.attrs[RADIUS_ATTR]) if BAND in handle else self.L
+        if stored < graphs.band_radius and 2 * stored + 1 < self.L:
+            raise StoreError(f"'{path}' keeps rho on the band of radius {stored}, narrower than the model's "
+                             f"band_radius {graphs.band_radius}: the entries in between would read as 0; use a store "
+                             f"with rho dense or on a band of radius >= {graphs.band_radius}")
         n_runs = int(handle["Q"].shape[0])
         bad = [r for r in self.runs if not 0 <= r < n_runs]
         if bad:

@@ -11,7 +11,7 @@ from graphqd.data.dataset import GlobalBatchSampler
 from graphqd.data.holstein import HolsteinWindows, params_of_store
 from graphqd.data.recipes import holstein as recipe
 from graphqd.data.splits import split_runs
-from graphqd.errors import ConfigError
+from graphqd.errors import ConfigError, StoreError
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense
 from graphqd.models.normalization import Normalization
 from graphqd.physics import holstein
@@ -114,3 +114,14 @@ def test_statistics_and_normalization(store):
     torch.testing.assert_close(again.get("rho", "step_std"), norm.get("rho", "step_std"))
     x = torch.randn(5, 2)
     torch.testing.assert_close(norm.normalize("rho", x) * norm.get("rho", "std") + norm.get("rho", "mean"), x)
+
+
+def test_a_band_store_narrower_than_the_model_band_is_refused(tmp_path):
+    config = {**TINY_HOLSTEIN, "trajectories": 1, "lattice": {"L": 12, "boundary": "periodic"},
+              "integrator": {**TINY_HOLSTEIN["integrator"], "t_final": 0.16},
+              "storage": {**TINY_HOLSTEIN["storage"], "rho_band": 2}}
+    path = str(tmp_path / "band2.h5")
+    recipe.generate(cfg.validate(config, recipe.SCHEMA), path, torch.device("cpu"))
+    HolsteinWindows(path, [0], step=1, horizon=1, graphs=HolsteinGraphSpec(1, 2, 1))  # the same band: fine
+    with pytest.raises(StoreError, match="radius 2, narrower than the model's band_radius 3"):
+        HolsteinWindows(path, [0], step=1, horizon=1, graphs=HolsteinGraphSpec(1, 3, 1))
