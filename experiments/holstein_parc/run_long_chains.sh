@@ -146,15 +146,25 @@ fi
 if [[ $stage == deepcut ]]; then
   # the floor of a band-local surrogate (deep_band_truncation.py): the exact dynamics with rho cut to the band of
   # radius r after every step, from t = 0 of every run of the L-site truth of deepdata, for each r in RADII
-  # (default "4 8"; -1: no cut, the exact dynamics again), scored like the rollouts of stage deep (about 30 s per
-  # run and 1,000 steps at L = 256 on one thread)
+  # (default "4 8"; -1: no cut, the exact dynamics again; r:INVARIANT+INVARIANT also projects after every cut, as
+  # --conserve does), scored like the rollouts of stage deep (about 30 s per run and 1,000 steps at L = 256 on one
+  # thread); the plain cuts are drawn
   L=${L:-256} ensemble=${ENSEMBLE:-deep_climate} out=runs/holstein_parc/deep_long args=() plot=()
   truth=data/${ensemble}_L$L.h5 reference=data/${ensemble}_b_L$L.h5
   mkdir -p $out
-  for r in ${RADII:-4 8}; do
-    f=$out/${ensemble}_cut_r${r}_L$L.h5
-    [[ -f $f ]] || $PY $HERE/deep_band_truncation.py --truth $truth --radius $r --steps ${STEPS:-10000} --out $f
-    args+=(--rollout "exact, band cut r $r=$f"); plot+=("exact, band cut r $r")
+  for item in ${RADII:-4 8}; do
+    r=${item%%:*} flags=() name="exact, band cut r ${item%%:*}"
+    if [[ $item == *:* ]]; then
+      IFS=+ read -ra invariants <<< "${item#*:}"
+      for x in "${invariants[@]}"; do flags+=(--conserve $x); done
+      name+=$(printf ", %s" "${invariants[@]}")
+    else
+      plot+=("$name")
+    fi
+    f=$out/${ensemble}_cut_r${item//[:+]/_}_L$L.h5
+    [[ -f $f ]] || $PY $HERE/deep_band_truncation.py --truth $truth --radius $r --steps ${STEPS:-10000} "${flags[@]}" \
+      --out $f
+    args+=(--rollout "$name=$f")
   done
   $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --burn-in ${BURN_IN:-1000} \
     --tag ${ensemble}_bandcut_L$L --out-dir $HERE/results/long_chains --plot "${plot[@]}"
