@@ -78,10 +78,10 @@ class HolsteinWindows(WindowDataset):
             raise StoreError(f"'{path}' holds a {self.params.shape} square lattice; Holstein samples support chains")
         self.L, self.periodic = self.params.n_sites, self.params.boundary == "periodic"
         stored = int(handle.attrs[RADIUS_ATTR]) if BAND in handle else self.L
-        if stored < graphs.band_radius and 2 * stored + 1 < self.L:
-            raise StoreError(f"'{path}' keeps rho on the band of radius {stored}, narrower than the model's "
-                             f"band_radius {graphs.band_radius}: the entries in between would read as 0; use a store "
-                             f"with rho dense or on a band of radius >= {graphs.band_radius}")
+        self.narrow_band = stored < graphs.band_radius and 2 * stored + 1 < self.L
+        self._narrow = (f"'{path}' keeps rho on the band of radius {stored}, narrower than the model's band_radius "
+                        f"{graphs.band_radius}: the entries in between would read as 0; use a store with rho dense "
+                        f"or on a band of radius >= {graphs.band_radius}")
         n_runs = int(handle["Q"].shape[0])
         bad = [r for r in self.runs if not 0 <= r < n_runs]
         if bad:
@@ -89,6 +89,8 @@ class HolsteinWindows(WindowDataset):
 
     def read(self, run: int, start: int, horizon: int, step: int | None = None) -> holstein.State:
         """Stored frames start, start + k, …, start + horizon·k of one run, float64/complex128."""
+        if self.narrow_band:
+            raise StoreError(self._narrow)
         k = self.step if step is None else step
         f = self.store.file
         frames = slice(start, start + horizon * k + 1, k)

@@ -5,6 +5,8 @@ another chain length (`lattice`), the initial states are made afresh by the phys
 module from the data's recipe (its seed, initial-state kind and parameters, only the
 length changed: run k gets the same per-run seed as in the data), and the exact
 trajectory of those states is written beside the rollout (`*_exact.h5`) for comparison.
+A store that keeps ρ on a band narrower than the model's lacks entries the model reads: from
+it, rollouts start at t = 0 from the recipe's initial states, the stored ones made again.
 
 The written ρ is dense (L × L, complex), with zeros outside the model's band (entries
 d(i, j) > band_radius are not modelled), or with `rho="band"` only that band
@@ -77,7 +79,12 @@ def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattic
                                      stiffness=float(attrs["stiffness"]), g=float(attrs["g_final"]),
                                      boundary=str(attrs["boundary"]))
     constraint_for = invariant_projection(conserve, params, spec)
-    fresh = L != dataset.L
+    fresh = L != dataset.L or dataset.narrow_band
+    if dataset.narrow_band and (start != 0 or float(handle.attrs.get("discard", 0.0)) > 0
+                                or bool(handle.attrs.get("random_phase", False))):
+        raise GraphqdError(f"'{data}' keeps rho on a band narrower than the model's band_radius "
+                           f"{spec.band_radius}; a rollout can start from it only at t = 0 (--start 0) of a recipe "
+                           f"without discarded time, whose initial states are made again")
     if fresh:
         recipe_config = cfg.validate(yaml.safe_load(str(handle.attrs["config"])), recipe.SCHEMA)
         recipe_config["lattice"]["L"] = L
@@ -120,7 +127,7 @@ def write_rollouts(surrogate: Surrogate, data: str, out: str, steps: int, lattic
             store.write(first, {"Q": Q.cpu().numpy(), "P": P.cpu().numpy(), name: density.numpy()})
         store.finish()
     summary = {"out": out, "runs": n_runs, "steps": steps, "lattice": L, "dt": dt}
-    if fresh and exact:
+    if L != dataset.L and exact:
         exact_config = dict(recipe_config, integrator=dict(recipe_config["integrator"], dt=dt, t_final=dt * steps,
                                                            substeps=int(attrs.get("substeps", 8)) * dataset.step),
                             storage=dict(recipe_config["storage"], rho_band=spec.band_radius if rho == "band" else -1))

@@ -123,5 +123,6 @@ def test_a_band_store_narrower_than_the_model_band_is_refused(tmp_path):
     path = str(tmp_path / "band2.h5")
     recipe.generate(cfg.validate(config, recipe.SCHEMA), path, torch.device("cpu"))
     HolsteinWindows(path, [0], step=1, horizon=1, graphs=HolsteinGraphSpec(1, 2, 1))  # the same band: fine
+    wider = HolsteinWindows(path, [0], step=1, horizon=1, graphs=HolsteinGraphSpec(1, 3, 1))
     with pytest.raises(StoreError, match="radius 2, narrower than the model's band_radius 3"):
-        HolsteinWindows(path, [0], step=1, horizon=1, graphs=HolsteinGraphSpec(1, 3, 1))
+        wider[0]

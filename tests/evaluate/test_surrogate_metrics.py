@@ -133,6 +133,23 @@ def test_train_rollout_evaluate_end_to_end(tiny_holstein_recipe, tmp_path):
     result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 2, "--rho", "band",
                   "--out", tmp_path / "narrow.h5")
     assert result.returncode == 2 and "radius 3 does not fit a chain of 6 sites" in result.stderr
+    # a store whose band (radius 2) is narrower than the model's (3) lacks entries the model reads: the rollouts
+    # start at t = 0 from the recipe's states, the stored ones made again; other starts are refused
+    narrow_store = tmp_path / "band2.h5"
+    result = _cli("simulate", "holstein", "--config", tiny_holstein_recipe, "--out", narrow_store,
+                  "--set", "lattice.L=12", "--set", "storage.rho_band=2")
+    assert result.returncode == 0, result.stderr
+    result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", narrow_store, "--steps", 2, "--runs", 2,
+                  "--rho", "band", "--out", tmp_path / "from_band2.h5")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(tmp_path / "from_band2.h5") as h, h5py.File(narrow_store) as d:
+        np.testing.assert_allclose(h["Q"][:, 0], d["Q"][:2, 0], atol=1e-7)
+        np.testing.assert_allclose(h["rho_band"][:, 0, :, 1:6], d["rho_band"][:2, 0], atol=1e-7)
+        assert np.abs(h["rho_band"][:, 0, :, [0, 6]]).max() > 1e-2  # distance 3, which the store lacks
+    assert not (tmp_path / "from_band2_exact.h5").exists()
+    result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", narrow_store, "--steps", 2, "--start", 1,
+                  "--out", tmp_path / "late.h5")
+    assert result.returncode == 2 and "narrower than the model's band_radius 3" in result.stderr
 
     metrics_path = tmp_path / "metrics.json"
     result = _cli("evaluate", "--checkpoint", tmp_path / "run", "--data", data, "--out", metrics_path, "--steps", 8)
