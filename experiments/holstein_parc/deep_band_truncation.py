@@ -7,8 +7,9 @@ r after every step of Δt:
 
     ρ_ij ← ρ_ij · [d(i, j) ≤ r],    d(i, j) = min(|i − j|, L − |i − j|).
 
-This is the best a surrogate whose ρ lives on the band of radius r can do: the cut leaves ρ_ii and the bonds,
-all the energy reads, alone, so the energy is still conserved, but ρ is no longer pure. r < 0 keeps all of ρ
+This is what a surrogate whose ρ lives on the band of radius r does if it learns the exact rules and no closure
+for the entries it drops (a learned closure can do better). The cut leaves ρ_ii and the bonds, all the energy
+reads, alone, so the energy is still conserved, but ρ is no longer pure. r < 0 keeps all of ρ
 (the exact dynamics again, a check against the store). With --conserve, the projections of
 `graphqd rollout --conserve` act after every cut as they do on a surrogate's steps: what they do to dynamics
 that need no correction. Each r gives a store in the layout of
