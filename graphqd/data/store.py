@@ -71,13 +71,15 @@ def damaged_store(error: BaseException) -> StoreError | None:
 
 
 def _file_name(value) -> str | None:
-    """The file name of an open h5py object, else None."""
-    if not isinstance(value, h5py.HLObject):
-        return None
+    """The file name of an open h5py object or of its attributes (`.attrs`), else None."""
     try:
-        return value.file.filename
+        if isinstance(value, h5py.HLObject):
+            return value.file.filename
+        if isinstance(value, h5py.AttributeManager):
+            return h5py.h5f.get_name(h5py.h5i.get_file_id(value._id)).decode()
     except Exception:  # closed: its file is gone
         return None
+    return None
 
 
 def open_store(path: str, system: str | None = None, require_complete: bool = True) -> h5py.File:

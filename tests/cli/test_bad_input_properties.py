@@ -12,7 +12,7 @@ import h5py
 import pytest
 import torch
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import TINY_HOLSTEIN
@@ -201,6 +201,7 @@ CORRUPTION = st.tuples(st.one_of(st.none(), st.integers(0, 10 ** 6)),
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(corruption=CORRUPTION, verb=st.sampled_from(["export", "rollout", "evaluate", "merge"]))
+@example(corruption=(None, [(10832, 0)]), verb="evaluate")  # a damaged attribute read through `.attrs` alone
 def test_corrupted_stores(files, capsys, corruption, verb):
     with tempfile.TemporaryDirectory() as folder:
         bad = corrupted_copy(files["store"], folder, "bad.h5", corruption)
