@@ -34,9 +34,8 @@ from graphqd import keys as K
 from graphqd.data.density_band import BAND, RADIUS_ATTR, to_band
 from graphqd.data.holstein import params_of_store
 from graphqd.evaluate.conservation import INVARIANTS, invariant_projection
-from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_rows, rows_to_band
+from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
 from graphqd.physics import holstein
-from graphqd.physics.lattice import band_slots
 
 from band_truncation import band_mask  # this folder
 
@@ -71,18 +70,15 @@ def main() -> None:
     project = None
     if args.conserve:
         spec = HolsteinGraphSpec(band_radius=args.radius)
-        columns = band_slots(L, args.radius, True)[0].expand(runs, L, -1)
 
         def as_band_state(s: holstein.State) -> dict:
-            rows = torch.gather(s.rho, -1, columns)
             return {K.Q: s.Q.reshape(-1), K.P: s.P.reshape(-1),
-                    K.RHO: rows_to_band(rows, L, True, spec).reshape(-1, 2)}
+                    K.RHO: dense_to_band(s.rho, L, True, spec).reshape(-1, 2)}
 
         def projected(s: holstein.State) -> holstein.State:
             out = constraint(as_band_state(s))
-            rows = band_to_rows(out[K.RHO].reshape(runs, -1, 2), L, True, spec)
-            rho = torch.zeros_like(s.rho).scatter_(-1, columns, rows)
-            return holstein.State(out[K.Q].reshape(runs, L), out[K.P].reshape(runs, L), rho)
+            return holstein.State(out[K.Q].reshape(runs, L), out[K.P].reshape(runs, L),
+                                  band_to_dense(out[K.RHO].reshape(runs, -1, 2), L, True, spec))
 
         constraint = invariant_projection(args.conserve, params, spec)(as_band_state(state))
         project = projected
