@@ -4,14 +4,16 @@
 A training sample is a patch of `patch` consecutive grid points (periodic wrap) of one run,
 or its whole periodic grid when `patch` is 0, with `frames + horizon` stored frames spaced by
 k = `step` snapshots: the model reads the first `frames` (Re ψ, Im ψ per point, and V) and is
-scored on the next `horizon`. A rollout sample (`window`) is the whole periodic grid. Samples are drawn as the published emulator was
-trained (Yao et al., Front. Mater. 9:1060744 (2023)): any start frame and patch position of
-a run, with the patches that overlap the potential drawn `barrier_weight` (50) times as often.
-Runs are read whole into a small per-process cache and the sampler draws each batch from a
-slowly changing set of active runs, so a window costs a memory copy, not a file read.
+scored on the next `horizon`. A rollout sample (`window`) is the whole periodic grid. Samples
+are drawn as the published emulator was trained (Yao et al., Front. Mater. 9:1060744 (2023)):
+any start frame and patch position of a run, with the patches that overlap the potential drawn
+`barrier_weight` (50) times as often. Runs are read whole into a small per-process cache (one
+preallocated block) and the sampler draws each batch from a slowly changing set of active runs,
+so a batch of windows costs one fancy index into memory, not a file read.
 """
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from typing import Iterator
 
@@ -71,7 +73,11 @@ class WaveWindows(WindowDataset):
         self.starts = list(range(0, self.num_frames - span, int(start_stride)))
         self.potentials = np.asarray(handle["V"][sorted(set(self.runs))], dtype=np.float32)
         self._row = {run: i for i, run in enumerate(sorted(set(self.runs)))}
-        self._cache: OrderedDict = OrderedDict()
+        self._row_of_run = np.full(n_runs, -1, dtype=np.int64)
+        self._row_of_run[list(self._row)] = list(self._row.values())
+        self._cache: OrderedDict = OrderedDict()   # run → slot of self._block
+        self._block = None
+        self._block_shape = (min(ACTIVE_RUNS, n_runs), self.num_frames, self.points)
 
     # --- samples ----------------------------------------------------------------------------
     def len(self) -> int:
@@ -93,21 +99,13 @@ class WaveWindows(WindowDataset):
         run, rest = np.divmod(np.asarray(indices, dtype=np.int64), len(self.starts) * self.points)
         start, position = np.divmod(rest, self.points)
         points = (position[:, None] + np.arange(size)[None]) % self.points                 # (B, P)
-        psi = np.stack([self.frames_of(self.runs[r], self.starts[s], self.horizon)[:, p]
-                        for r, s, p in zip(run, start, points)])                             # (B, F, P)
-        V = np.stack([self.potentials[self._row[self.runs[r]]][p] for r, p in zip(run, points)])
+        runs = np.asarray(self.runs, dtype=np.int64)[run]
+        psi = self._gather(runs, np.asarray(self.starts, dtype=np.int64)[start], points)  # (B, F, P)
+        V = self.potentials[self._row_of_run[runs][:, None], points]
         frames = torch.from_numpy(np.stack([psi.real, psi.imag], -1)).permute(0, 2, 1, 3).reshape(count * size, -1, 2)
-        graph_of = torch.arange(count).repeat_interleave  # graph_of(n): each graph's number, n times
-        batched = {}
-        for key, value in window_fields(size, self.graphs, False).items():
-            if key in (K.WINDOW_EDGE_INDEX, K.SITE_EDGE_INDEX):  # node numbers move on by a patch per graph
-                batched[key] = value.repeat(1, count) + size * graph_of(value.size(1))
-            else:
-                batched[key] = value.repeat(count, *([1] * (value.dim() - 1)))
         batch = Batch(**{K.PSI: frames.float().contiguous(), K.POTENTIAL: torch.from_numpy(V.reshape(-1)).float()},
-                      **batched, run=torch.as_tensor([self.runs[r] for r in run]),
-                      start=torch.as_tensor([self.starts[s] for s in start]),
-                      batch=graph_of(size), ptr=torch.arange(count + 1) * size, num_nodes=count * size)
+                      **_batched_fields(size, self.graphs, count), run=torch.from_numpy(runs),
+                      start=torch.as_tensor(np.asarray(self.starts, dtype=np.int64)[start]), num_nodes=count * size)
         batch._num_graphs = count
         return batch
 
@@ -118,13 +116,40 @@ class WaveWindows(WindowDataset):
 
     def frames_of(self, run: int, start: int, horizon: int) -> np.ndarray:
         """ψ of stored frames start, start + k, … (frames + horizon of them): (F, points) complex64."""
-        if run not in self._cache:
-            if len(self._cache) >= ACTIVE_RUNS:
-                self._cache.popitem(last=False)
-            self._cache[run] = np.asarray(self.store.file["psi"][run], dtype=np.complex64)
-        self._cache.move_to_end(run)
         count = self.graphs.frames + horizon
-        return self._cache[run][start:start + (count - 1) * self.step + 1:self.step]
+        return self._cached(run)[start:start + (count - 1) * self.step + 1:self.step]
+
+    def _cached(self, run: int) -> np.ndarray:
+        """All stored frames of `run`: (T, points) complex64, a view into the cache."""
+        slot = self._slot(run)
+        return self._block[slot]
+
+    def _slot(self, run: int) -> int:
+        """Slot of `run` in the cache of the ACTIVE_RUNS runs read last, read into it if absent: one preallocated
+        block whose slots the least recently read run gives up."""
+        if run in self._cache:
+            self._cache.move_to_end(run)
+            return self._cache[run]
+        if self._block is None:
+            self._block = np.empty(self._block_shape, dtype=np.complex64)
+        slot = self._cache.popitem(last=False)[1] if len(self._cache) >= len(self._block) else len(self._cache)
+        self._block[slot] = self.store.file["psi"][run]
+        self._cache[run] = slot
+        return slot
+
+    def _gather(self, runs: np.ndarray, starts: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """ψ of `frames_of(runs[b], starts[b], horizon)[:, points[b]]` for every b at once: (B, F, P) complex64.
+        One fancy index into the cache per group of runs that fits in it."""
+        offsets = np.arange(self.graphs.frames + self.horizon) * self.step
+        out = np.empty((len(runs), len(offsets), points.shape[1]), dtype=np.complex64)
+        unique = np.unique(runs)
+        for group in np.array_split(unique, -(-len(unique) // self._block_shape[0])):
+            slots = np.asarray([self._slot(int(r)) for r in group])
+            member = np.isin(runs, group)
+            slot = slots[np.searchsorted(group, runs[member])]
+            out[member] = self._block[slot[:, None, None], (starts[member][:, None] + offsets)[:, :, None],
+                                      points[member][:, None, :]]
+        return out
 
     def _sample(self, psi: np.ndarray, V: np.ndarray, periodic: bool, run: int, start: int) -> WaveSample:
         frames = torch.from_numpy(np.stack([psi.real, psi.imag], -1)).transpose(0, 1)  # (points, F, 2)
@@ -203,6 +228,20 @@ class WaveWindows(WindowDataset):
         return WaveBatchSampler(self, global_batch, seed, rank, world, first_batch)
 
 
+@functools.lru_cache(maxsize=8)
+def _batched_fields(size: int, graphs: WaveGraphSpec, count: int) -> dict[str, Tensor]:
+    """The graph fields of `count` training patches of `size` points batched, PyG's way (node numbers move on
+    by a patch per graph), with `batch` and `ptr`: the same for every batch of that many patches."""
+    graph_of = torch.arange(count).repeat_interleave  # graph_of(n): each graph's number, n times
+    batched = {}
+    for key, value in window_fields(size, graphs, False).items():
+        if key in (K.WINDOW_EDGE_INDEX, K.SITE_EDGE_INDEX):
+            batched[key] = value.repeat(1, count) + size * graph_of(value.size(1))
+        else:
+            batched[key] = value.repeat(count, *([1] * (value.dim() - 1)))
+    return dict(batched, batch=graph_of(size), ptr=torch.arange(count + 1) * size)
+
+
 class _Collated(torch.utils.data.Dataset):
     """A dataset whose items are whole batches: item `indices` is `WaveWindows.collate(indices)`."""
 
@@ -231,6 +270,7 @@ class WaveBatchSampler(torch.utils.data.Sampler):
         runs = len(dataset.runs)
         self.active = min(ACTIVE_RUNS, runs)
         self.cumulative = {}
+        self._active_phase = (-1, None, None)
 
     def _position_cdf(self, run_slot: int) -> np.ndarray:
         if run_slot not in self.cumulative:
@@ -238,22 +278,28 @@ class WaveBatchSampler(torch.utils.data.Sampler):
             self.cumulative[run_slot] = np.cumsum(weights) / weights.sum()
         return self.cumulative[run_slot]
 
+    def _phase(self, phase: int) -> tuple[np.ndarray, np.ndarray]:
+        """The active runs of `phase` (positions in dataset.runs) and their patch-position CDFs, (active, points)."""
+        if self._active_phase[0] != phase:
+            runs = len(self.dataset.runs)
+            cycle, slot = divmod(phase * self.active, runs)
+            order = np.random.default_rng([self.seed, cycle]).permutation(runs)
+            active = np.concatenate([order, np.random.default_rng([self.seed, cycle + 1]).permutation(runs)])[
+                slot:slot + self.active]
+            self._active_phase = (phase, active, np.stack([self._position_cdf(int(r)) for r in active]))
+        return self._active_phase[1:]
+
     def batch(self, b: int) -> list[int]:
-        runs = len(self.dataset.runs)
-        phase = b // ACTIVE_STEPS
-        cycle, slot = divmod(phase * self.active, runs)
-        order = np.random.default_rng([self.seed, cycle]).permutation(runs)
-        active = np.concatenate([order, np.random.default_rng([self.seed, cycle + 1]).permutation(runs)])[
-            slot:slot + self.active]
+        active, cdf = self._phase(b // ACTIVE_STEPS)
         rng = np.random.default_rng([self.seed, 1_000_003, b])
-        chosen = active[rng.integers(0, len(active), self.global_batch)]
+        slot = rng.integers(0, len(active), self.global_batch)
+        chosen = active[slot]
         starts = rng.integers(0, len(self.dataset.starts), self.global_batch)
         draws = rng.random(self.global_batch)
-        positions = [int(np.searchsorted(self._position_cdf(r), u, side="right")) for r, u in zip(chosen, draws)]
-        per_run = len(self.dataset.starts) * self.dataset.points
-        index = [int(r) * per_run + int(s) * self.dataset.points + min(p, self.dataset.points - 1)
-                 for r, s, p in zip(chosen, starts, positions)]
-        return index[self.rank * self.local:(self.rank + 1) * self.local]
+        positions = (cdf[slot] <= draws[:, None]).sum(1)                                # searchsorted, side="right"
+        points = self.dataset.points
+        index = (chosen * len(self.dataset.starts) + starts) * points + np.minimum(positions, points - 1)
+        return index[self.rank * self.local:(self.rank + 1) * self.local].tolist()
 
     def __iter__(self) -> Iterator[list[int]]:
         b = self.first_batch

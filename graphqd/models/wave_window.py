@@ -111,6 +111,27 @@ class ReluGRUCell(nn.Module):
         candidate = torch.relu(x_h + reset * h_h)
         return update * h + (1.0 - update) * candidate
 
+    def scan(self, xs: Tensor) -> Tensor:
+        """The final state h_T of the sequence xs (B, T, I) from h_0 = 0: `forward` step by step, with the
+        input products of all T steps in one matrix product and the first step's recurrent product, h_0 U = 0,
+        left out.
+
+        Shapes:
+            - **input:** xs :math:`(B, T, I)`
+            - **output:** h_T :math:`(B, H)`
+        """
+        inputs = (xs @ self.input_kernel + self.input_bias).unbind(1)       # T × (B, 3H)
+        h_z, h_r, h_h = self.recurrent_bias.chunk(3)                       # h_0 U + c with h_0 = 0
+        h = None
+        for x in inputs:
+            if h is not None:
+                h_z, h_r, h_h = (h @ self.recurrent_kernel + self.recurrent_bias).chunk(3, dim=-1)
+            x_z, x_r, x_h = x.chunk(3, dim=-1)
+            update = torch.sigmoid(x_z + h_z)
+            candidate = torch.relu(x_h + torch.sigmoid(x_r + h_r) * h_h)
+            h = (1.0 - update) * candidate if h is None else update * h + (1.0 - update) * candidate
+        return h
+
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, candidate=relu, reset_after=True"
 
@@ -311,9 +332,7 @@ class WindowGRU(_WindowEmulator):
     def forward(self, x: Tensor) -> Tensor:
         self._check_window(x)
         frame_codes = torch.relu(self.frame_encoder(x.reshape(x.shape[0], self.frames, self.frame_features)))
-        state = None
-        for t in range(self.frames):
-            state = self.cell(frame_codes[:, t], state)
+        state = self.cell.scan(frame_codes)
         # Keras concatenates the GRU's last output and its final state: the same h_T twice.
         return self._as_wave(self.readout(torch.cat([state, state], dim=-1)))
 

@@ -105,6 +105,7 @@ def test_gru_cell_matches_numpy_equations():
     for t in range(sequence.shape[1]):
         h = cell(sequence[:, t], h)
     np.testing.assert_allclose(numpy_of(h), gru_reference(cell, numpy_of(sequence)), **F64)
+    np.testing.assert_allclose(numpy_of(cell.scan(sequence)), numpy_of(h), **F64)  # all steps at once, h_0 = 0
     assert "ReluGRUCell" in repr(cell) and "relu" in repr(cell)
 
 
