@@ -8,6 +8,7 @@ from torch_geometric.data import Batch
 from graphqd import config as cfg
 from graphqd import keys as K
 from graphqd.data.recipes import wave as recipe
+from graphqd.data import wave as wave_data
 from graphqd.data.wave import BARRIER_WEIGHT, WaveWindows
 from graphqd.graphs.wave import WaveGraphSpec
 
@@ -86,15 +87,31 @@ def test_sampler_is_seeded_split_over_ranks_and_favours_the_barrier(store):
     assert abs(overlaps.mean() - expected) < 0.03
 
 
-def test_collate_equals_pyg_collation_of_the_samples(store):
+@pytest.fixture(scope="module")
+def store32(tmp_path_factory):
+    path = tmp_path_factory.mktemp("wave") / "tiny32.h5"
+    recipe.generate(cfg.validate({**TINY, "storage": {"dtype": "float32"}}, recipe.SCHEMA), str(path),
+                    torch.device("cpu"))
+    return str(path)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("cached_runs", [64, 2])
+def test_collate_equals_pyg_collation_of_the_samples(store, store32, dtype, cached_runs, monkeypatch):
+    # a run cache smaller than a batch's runs gathers the batch in groups and evicts runs in between
+    monkeypatch.setattr(wave_data, "ACTIVE_RUNS", cached_runs)
+    store = store if dtype == "float64" else store32
     for spec in (WaveGraphSpec(frames=4, width=5, patch=9), WaveGraphSpec(frames=2, width=3, patch=12, margin=2,
                                                                             cutoff=2)):
         data = WaveWindows(store, [0, 1, 3], step=1, horizon=2, graphs=spec)
         indices = data.batch_sampler(6, seed=1).batch(0)
-        fast = data.collate(indices)
-        slow = Batch.from_data_list([data[i] for i in indices])
-        assert fast.num_graphs == slow.num_graphs == 6 and set(fast.keys()) == set(slow.keys())
-        for key in slow.keys():
-            assert torch.equal(fast[key], slow[key]) if torch.is_tensor(slow[key]) else fast[key] == slow[key], key
+        runs = len(data) // len(data.runs)
+        every_run = [2 * runs + 5, 17, runs + 100, 3, 2 * runs + 1]   # runs 3, 0, 1, 0, 3 of the store
+        for batch in (every_run, indices):
+            fast = data.collate(batch)
+            slow = Batch.from_data_list([data[i] for i in batch])
+            assert fast.num_graphs == slow.num_graphs == len(batch) and set(fast.keys()) == set(slow.keys())
+            for key in slow.keys():
+                assert torch.equal(fast[key], slow[key]) if torch.is_tensor(slow[key]) else fast[key] == slow[key]
         loaded = next(iter(data.loader(data.batch_sampler(6, seed=1))))
         assert torch.equal(loaded[K.PSI], fast[K.PSI])
