@@ -54,6 +54,10 @@ SECTIONS = {
         "input_noise": Field("float", 0.0, minimum=0.0, doc="std of noise on the input state, in units of the std "
                              "of one step's increment"),
         "rate_weight": Field("float", 1.0, minimum=0.0, doc="weight of the derivative loss (models returning rates)"),
+        "loss_units": Field("str", "normalized", choices=["normalized", "raw"],
+                            doc="normalized: errors in units of the std of one step's increment (and of du/dt); "
+                                "raw: the plain MSE of the state in its own units, as the published wave emulator "
+                                "trains (Adam's ε and the clipping threshold then act on gradients of that size)"),
         "checkpoint_steps": Field("bool", False, doc="recompute each rollout step's activations in the backward "
                                   "pass (torch.utils.checkpoint): the memory of one model step instead of the whole "
                                   "rollout, for about one more forward pass; same loss and gradients"),

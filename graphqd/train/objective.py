@@ -6,6 +6,9 @@ and a derivative term for models that estimate du/dt (PARC, Eq. (11) of arXiv 24
 
 û_0 = u_0 + ε, ε ~ N(0, (noise·σ_Δ,key)²); û_h = model(û_{h−1}); σ_Δ the std of the one-step
 increment and σ_rate that of du/dt on the training split; u_h is the dataset's `state_at(batch, h)`.
+With `raw_units` both σ are 1: the plain MSE in the state's own units (the published wave emulator's
+loss, Yao et al. 2023). Adam is invariant to the scale of the loss except through its ε and the
+gradient clipping, so the units are part of a recipe.
 Where the batch carries `node_weight`, the mean over nodes is weighted by it (nodes of a training
 patch whose prediction lacks context count 0). The derivative label at h − 1 is
 that of the stored (clean) state; a model whose `rate_label` is "midpoint" (PARC with Strang
@@ -41,8 +44,9 @@ def squared_error(error: Tensor, weight: Tensor | None) -> Tensor:
 
 class RolloutObjective(nn.Module):
     def __init__(self, model: nn.Module, state_keys: tuple, rate_weight: float = 1.0, state_at=None,
-                 checkpoint_steps: bool = False):
+                 checkpoint_steps: bool = False, raw_units: bool = False):
         super().__init__()
+        self.raw_units = bool(raw_units)
         self.checkpoint_steps = bool(checkpoint_steps)
         self.model = model
         self.state_keys = tuple(state_keys)
@@ -65,11 +69,11 @@ class RolloutObjective(nn.Module):
                 out = self.model(batch, state)
             target = self.state_at(batch, h)
             for key in self.state_keys:
-                scale = norm._shaped(key, "step_std", out[key])
+                scale = 1.0 if self.raw_units else norm._shaped(key, "step_std", out[key])
                 error = squared_error((out[key] - target[key]) / scale, weight)
                 terms[f"loss_{key}"] = terms.get(f"loss_{key}", 0.0) + error / length
                 if rate_key(key) in out and has_rates:
-                    scale = norm._shaped(key, "rate_std", out[key])
+                    scale = 1.0 if self.raw_units else norm._shaped(key, "rate_std", out[key])
                     label = batch[rate_key(key)][:, h - 1]
                     if midpoint:
                         label = 0.5 * (label + batch[rate_key(key)][:, h])

@@ -205,7 +205,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     torch.manual_seed(seed)
     model = build_model(config["model"], normalization).to(device)
     objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"], train_set.state_at,
-                                 config["train"]["checkpoint_steps"])
+                                 config["train"]["checkpoint_steps"], config["train"]["loss_units"] == "raw")
     if config["train"]["compile"]:
         objective.model = torch.compile(model)
     wrapped = DistributedDataParallel(objective) if processes.active else objective

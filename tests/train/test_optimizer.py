@@ -52,3 +52,23 @@ def test_clipping_per_tensor_and_global():
     a, b = params()
     clip_gradients([a, b], 0.0, per_tensor=True)  # 0: no clipping
     torch.testing.assert_close(a.grad, torch.tensor([3.0, 4.0]))
+
+
+def test_fused_adamw_takes_the_steps_of_the_per_tensor_loop():
+    torch.manual_seed(0)
+    fused, loop = Cell(), Cell()
+    loop.load_state_dict(fused.state_dict())
+    optimizers = [build_optimizer(fused, {**OPTIM, "decay_biases": False})]
+    assert optimizers[0].defaults["fused"]
+    optimizers.append(torch.optim.AdamW([{"params": [loop.linear.weight]},
+                                         {"params": [loop.linear.bias, loop.input_bias], "weight_decay": 0.0}],
+                                        lr=OPTIM["lr"], betas=OPTIM["betas"], weight_decay=OPTIM["weight_decay"],
+                                        foreach=False))
+    for step in range(5):
+        x = torch.randn(4, 3, generator=torch.Generator().manual_seed(step))
+        for cell, optimizer in zip((fused, loop), optimizers):
+            optimizer.zero_grad()
+            (cell.linear(x) + cell.input_bias).pow(2).sum().backward()
+            optimizer.step()
+    for (name, a), b in zip(fused.named_parameters(), loop.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7, msg=name)

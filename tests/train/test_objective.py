@@ -1,0 +1,34 @@
+"""The training loss in normalized and in raw units."""
+import pytest
+import torch
+
+from graphqd.models.normalization import Normalization
+from graphqd.train.objective import RolloutObjective
+
+STEP_STD = torch.tensor([2.0, 0.5])
+
+
+class Drift(torch.nn.Module):
+    """u → u + c: every prediction is off by c, channel by channel."""
+
+    def __init__(self, offset):
+        super().__init__()
+        self.offset = torch.as_tensor(offset)
+        self.normalization = Normalization({"u": {"mean": [0.0, 0.0], "std": [1.0, 1.0], "step_std": STEP_STD.tolist(),
+                                                  "rate_std": [1.0, 1.0]}}, dt=0.1)
+
+    def forward(self, batch, state):
+        return {"u": state["u"] + self.offset}
+
+
+@pytest.mark.parametrize("raw", [False, True])
+def test_loss_is_the_mse_in_the_units_asked_for(raw):
+    frames = torch.zeros(5, 3, 2)   # (nodes, frames, channels): the truth stands still
+    offset = torch.tensor([0.3, -0.2])
+    objective = RolloutObjective(Drift(offset), ("u",), raw_units=raw)
+    loss, terms = objective({"u": frames}, 2)
+    # after h steps the error is h·c; the loss is the mean over the two steps
+    scale = torch.ones(2) if raw else STEP_STD
+    expected = sum(((h * offset / scale) ** 2).mean() for h in (1, 2)) / 2
+    torch.testing.assert_close(loss, expected)
+    torch.testing.assert_close(terms["loss_u"], expected)
