@@ -72,9 +72,8 @@ class WaveWindows(WindowDataset):
                               f"{self.num_frames} per run")
         self.starts = list(range(0, self.num_frames - span, int(start_stride)))
         self.potentials = np.asarray(handle["V"][sorted(set(self.runs))], dtype=np.float32)
-        self._row = {run: i for i, run in enumerate(sorted(set(self.runs)))}
-        self._row_of_run = np.full(n_runs, -1, dtype=np.int64)
-        self._row_of_run[list(self._row)] = list(self._row.values())
+        self._row = np.full(n_runs, -1, dtype=np.int64)   # run → its row of self.potentials (-1: not in the split)
+        self._row[sorted(set(self.runs))] = np.arange(len(set(self.runs)))
         self._cache: OrderedDict = OrderedDict()   # run → slot of self._block
         self._block = None
         self._block_shape = (min(ACTIVE_RUNS, n_runs), self.num_frames, self.points)
@@ -101,7 +100,7 @@ class WaveWindows(WindowDataset):
         points = (position[:, None] + np.arange(size)[None]) % self.points                 # (B, P)
         runs = np.asarray(self.runs, dtype=np.int64)[run]
         psi = self._gather(runs, np.asarray(self.starts, dtype=np.int64)[start], points)  # (B, F, P)
-        V = self.potentials[self._row_of_run[runs][:, None], points]
+        V = self.potentials[self._row[runs][:, None], points]
         frames = torch.from_numpy(np.stack([psi.real, psi.imag], -1)).permute(0, 2, 1, 3).reshape(count * size, -1, 2)
         batch = Batch(**{K.PSI: frames.float().contiguous(), K.POTENTIAL: torch.from_numpy(V.reshape(-1)).float()},
                       **_batched_fields(size, self.graphs, count), run=torch.from_numpy(runs),
@@ -170,7 +169,7 @@ class WaveWindows(WindowDataset):
 
     def window(self, run: int, start: int, horizon: int, rates: bool = False) -> WaveSample:
         """The whole periodic grid of run `run` from frame `start` (rollouts)."""
-        V = self.potentials[self._row[run]] if run in self._row else \
+        V = self.potentials[self._row[run]] if self._row[run] >= 0 else \
             np.asarray(self.store.file["V"][run], dtype=np.float32)
         return self._sample(self.frames_of(run, start, horizon), V, True, run, start)
 
