@@ -265,6 +265,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     model.train()
     batches = iter(loader)
     last_loss, last_val = float("nan"), float("nan")
+    interval = {"count": 0, "loss": 0.0, "terms": {}}   # sums since the last logged step
     try:
         while step < total:
             batch = next(batches).to(device)
@@ -291,20 +292,25 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
             scaler.update()
             scheduler.step()
             step += 1
-            last_loss = global_loss
             result.losses[step] = global_loss
             bar.update(1)
-            if writer is not None and (step % log["every"] == 0 or step == total):
-                writer.add_scalar("train/loss", global_loss, step)
-                for name, value in terms.items():
-                    writer.add_scalar(f"train/{name}", float(processes.mean(value.detach().float())), step)
-                writer.add_scalar("train/lr", lr, step)
-                writer.add_scalar("train/grad_norm", float(grad_norm), step)
-                writer.add_scalar("train/rollout_length", length, step)
-                bar.set_postfix(loss=f"{global_loss:.3g}")
-            elif processes.active:
-                for value in terms.values():  # keep the collective calls of every process aligned
-                    processes.mean(value.detach().float())
+            interval["count"] += 1
+            interval["loss"] += global_loss
+            for name, value in terms.items():
+                interval["terms"][name] = interval["terms"].get(name, 0.0) + value.detach().float()
+            if step % log["every"] == 0 or step == total:
+                # losses are means over the steps since the last log (a single batch's loss is heavy-tailed)
+                count, last_loss = interval["count"], interval["loss"] / interval["count"]
+                mean_terms = {name: float(processes.mean(value / count)) for name, value in interval["terms"].items()}
+                interval = {"count": 0, "loss": 0.0, "terms": {}}
+                if writer is not None:
+                    writer.add_scalar("train/loss", last_loss, step)
+                    for name, value in mean_terms.items():
+                        writer.add_scalar(f"train/{name}", value, step)
+                    writer.add_scalar("train/lr", lr, step)
+                    writer.add_scalar("train/grad_norm", float(grad_norm), step)
+                    writer.add_scalar("train/rollout_length", length, step)
+                    bar.set_postfix(loss=f"{last_loss:.3g}")
             if validators and (step % log["val_every"] == 0 or step == total):
                 curves = {}
                 for name, validator in validators.items():

@@ -50,6 +50,13 @@ def test_loss_falls(store, tmp_path):
     losses = np.array([result.losses[s] for s in range(1, 81)])
     assert losses[-20:].mean() < 0.6 * losses[:10].mean(), losses
     assert result.step == 80 and len(result.val_rollout_rmse) == 6
+    # TensorBoard's train/loss is the mean over the steps since the last log, as the published codes log it
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(tmp_path / "run"), size_guidance={"scalars": 0})
+    events.Reload()
+    logged = {e.step: e.value for e in events.Scalars("train/loss")}
+    assert sorted(logged) == [20, 40, 60, 80]
+    np.testing.assert_allclose([logged[s] for s in (20, 40, 60, 80)], losses.reshape(4, 20).mean(1), rtol=1e-6)
 
 
 def test_tensorboard_checkpoints_and_resume(store, tmp_path):
