@@ -38,7 +38,10 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ReluGRUCell", "WindowLinear", "WindowDense", "WindowConv", "WindowGRU", "WINDOW_MODELS"]
+from graphqd.errors import GraphqdError
+
+__all__ = ["ReluGRUCell", "WindowLinear", "WindowDense", "WindowConv", "WindowGRU", "WINDOW_MODELS",
+           "keras_gru_state"]
 
 
 def _keras_init_(layer: nn.Module) -> None:
@@ -338,6 +341,24 @@ class WindowGRU(_WindowEmulator):
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, hidden={self.hidden}"
+
+
+def keras_gru_state(variables: dict) -> dict:
+    """`WindowGRU` state dict from the variables of the published Keras GRU emulator's checkpoint
+    (`graphqd.io.tf_checkpoint.read_tf_checkpoint`; keys ``dense1/kernel/.ATTRIBUTES/VARIABLE_VALUE`` …).
+    Keras kernels are (in, out), ``nn.Linear`` weights (out, in); the GRU's kernels keep Keras's
+    (in, 3H) layout with gate blocks (z, r, h), and its bias rows are (input, recurrent)."""
+    value = {key.split("/.ATTRIBUTES")[0]: torch.from_numpy(array) for key, array in variables.items()}
+    try:
+        return {"frame_encoder.weight": value["dense1/kernel"].T.contiguous(),
+                "frame_encoder.bias": value["dense1/bias"],
+                "cell.input_kernel": value["gru/cell/kernel"],
+                "cell.recurrent_kernel": value["gru/cell/recurrent_kernel"],
+                "cell.input_bias": value["gru/cell/bias"][0], "cell.recurrent_bias": value["gru/cell/bias"][1],
+                "readout.weight": value["dense2/kernel"].T.contiguous(), "readout.bias": value["dense2/bias"]}
+    except KeyError as missing:
+        raise GraphqdError(f"the checkpoint has no variable {missing}; a published GRU emulator has dense1, "
+                           f"gru/cell and dense2") from None
 
 
 WINDOW_MODELS = {"linear": WindowLinear, "dense": WindowDense, "conv": WindowConv, "gru": WindowGRU}

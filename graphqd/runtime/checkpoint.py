@@ -76,7 +76,7 @@ def checkpoint_dir(run_dir: str) -> str:
 def save(checkpoint: Checkpoint, run_dir: str, keep: int | None = None) -> str:
     """Write `checkpoint` atomically; keep only the `keep` latest files. Returns its path."""
     path = os.path.join(checkpoint_dir(run_dir), f"step_{checkpoint.step:08d}.pt")
-    _write(checkpoint, path)
+    write_file(checkpoint, path)
     if keep:
         for old in list_checkpoints(run_dir)[:-keep]:
             os.remove(old)
@@ -145,11 +145,11 @@ def export_model(source: str, out: str) -> Checkpoint:
     if dataset.get("extra_paths"):
         dataset["extra_paths"] = [os.path.basename(p) for p in dataset["extra_paths"]]
     model_only = replace(checkpoint, optimizer={}, scheduler={}, rng={}, scaler=None, dataset=dataset)
-    _write(model_only, out)
+    write_file(model_only, out)
     return model_only
 
 
-def _write(checkpoint: Checkpoint, path: str) -> None:
+def write_file(checkpoint: Checkpoint, path: str) -> None:
     """torch.save to a temporary file beside `path`, then rename: a reader never sees half a file."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".partial"

@@ -1,11 +1,17 @@
 """Window emulators of Yao et al. 2023: Table 1 parameter counts, the ReLU GRU cell against
 NumPy, every model against a NumPy re-derivation of its Keras layout, batch vs single,
-frame dependence, WindowConv's point-major flatten, repr and initialisation."""
+frame dependence, WindowConv's point-major flatten, repr and initialisation; the GRU against
+Keras itself (weights and output written by TensorFlow, read without it)."""
+import os
+
 import numpy as np
 import pytest
 import torch
 
-from graphqd.models.wave_window import WINDOW_MODELS, ReluGRUCell, WindowConv, WindowDense, WindowGRU, WindowLinear
+from graphqd.errors import GraphqdError
+from graphqd.io.tf_checkpoint import read_tf_checkpoint
+from graphqd.models.wave_window import (WINDOW_MODELS, ReluGRUCell, WindowConv, WindowDense, WindowGRU, WindowLinear,
+                                        keras_gru_state)
 
 TABLE_1 = {"linear": 3220, "dense": 27163, "conv": 28889, "gru": 40204}  # Yao et al. 2023, Table 1
 F64 = dict(rtol=0.0, atol=1e-10)
@@ -107,6 +113,25 @@ def test_gru_cell_matches_numpy_equations():
     np.testing.assert_allclose(numpy_of(h), gru_reference(cell, numpy_of(sequence)), **F64)
     np.testing.assert_allclose(numpy_of(cell.scan(sequence)), numpy_of(h), **F64)  # all steps at once, h_0 = 0
     assert "ReluGRUCell" in repr(cell) and "relu" in repr(cell)
+
+
+def test_gru_matches_keras():
+    """A Keras GRU emulator of the published layout (5 points, hidden 8, random weights, biases
+    included), saved by TensorFlow's save_weights with its output on 6 windows
+    (data/keras_gru/make_fixture.py): read with our checkpoint reader, our model gives Keras's output."""
+    fixture = os.path.join(os.path.dirname(__file__), "data", "keras_gru")
+    variables = read_tf_checkpoint(os.path.join(fixture, "weights"))
+    assert variables["gru/cell/bias/.ATTRIBUTES/VARIABLE_VALUE"].shape == (2, 24)
+    reference = np.load(os.path.join(fixture, "reference.npz"))
+    model = WindowGRU(points=5, hidden=8)
+    model.load_state_dict(keras_gru_state(variables))
+    with torch.no_grad():
+        output = model(torch.from_numpy(reference["windows"]))
+    np.testing.assert_allclose(output.numpy(), reference["output"], rtol=1e-5, atol=1e-5)
+    with pytest.raises(GraphqdError, match="dense1"):
+        keras_gru_state({key: value for key, value in variables.items() if not key.startswith("dense1/kernel")})
+    with pytest.raises(GraphqdError, match="without .index"):
+        read_tf_checkpoint(os.path.join(fixture, "missing"))
 
 
 @pytest.mark.parametrize("name", list(WINDOW_MODELS))
