@@ -4,8 +4,8 @@ The published repository (yaoyu-33/quantum_dynamics_machine_learning) keeps the 
 5.29 M-step GRU run (`models_checkpoints/full-gru/logs/*/events.*`, tag `train_loss`: the mean over each
 1,000 steps of the plain MSE of ψ). This script reads it beside the `train/loss` of our runs, converts
 runs trained in normalized units (`train.loss_units: normalized`) to the plain MSE of ψ with their
-stored σ_Δ², and writes the curves (PNG) and their values at a few steps (CSV, JSON). Our runs log the
-loss of one step every `log.every` steps; the table shows the median of the five values around each step.
+stored σ_Δ², and writes the curves (PNG) and their values at a few steps (CSV, JSON). Both are means over
+each logging interval of the MSE of the new frame.
 
     python experiments/wave_emulator/published_loss.py --published PATH/full-gru/logs \
         gru_paper=runs/wave_gru_paper --out experiments/wave_emulator/results
@@ -62,12 +62,12 @@ def our_curve(run_dir: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([s.step for s in scalars]), np.array([s.value for s in scalars]) * scale
 
 
-def near(steps: np.ndarray, values: np.ndarray, step: int, half: int) -> float:
-    """Median of the values logged at the 2·half + 1 records around `step` (NaN past the end)."""
+def near(steps: np.ndarray, values: np.ndarray, step: int) -> float:
+    """The value logged at `step` or the first record after it (NaN past the end)."""
     i = int(np.searchsorted(steps, step))
     if i >= len(steps) or abs(int(steps[i]) - step) > 0.05 * step:
         return float("nan")
-    return float(np.median(values[max(0, i - half):i + half + 1]))
+    return float(values[i])
 
 
 def main() -> None:
@@ -81,15 +81,14 @@ def main() -> None:
     for item in args.runs:
         name, _, path = item.partition("=")
         curves[name] = our_curve(path)
-    rows = [{"step": step, **{name: near(*curve, step, 0 if name == "published" else 2)
-                              for name, curve in curves.items()}} for step in STEPS]
+    rows = [{"step": step, **{name: near(*curve, step) for name, curve in curves.items()}} for step in STEPS]
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "published_loss.csv"), "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     with open(os.path.join(args.out, "published_loss.json"), "w") as handle:
-        json.dump({"quantity": "plain MSE of psi per training step", "rows": rows,
+        json.dump({"quantity": "plain MSE of the new frame of psi, mean over each logging interval", "rows": rows,
                    "hardware": "2-core x86-64 CPU", "runs": args.runs}, handle, indent=1)
 
     import matplotlib

@@ -100,7 +100,7 @@ def training_windows(path: str, device, repeats: int, batch: int = 128, batches:
     for b in range(3, 3 + batches):
         windows = data.collate(sampler.batch(b))
     loading = (time.perf_counter() - start) / batches
-    objective = RolloutObjective(model, data.state_keys, state_at=data.state_at)
+    objective = RolloutObjective(model, data.state_keys, state_at=data.state_at, scored=data.scored)
     # the paper's optimiser (gru_paper.yaml): biases not decayed, each gradient tensor clipped to norm 1
     optimizer = build_optimizer(model, {"lr": 1e-4, "betas": (0.9, 0.999), "weight_decay": 1e-2,
                                         "decay_biases": False})

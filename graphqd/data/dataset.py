@@ -114,6 +114,10 @@ class WindowDataset(Dataset, metaclass=abc.ABCMeta):
         """The state of frame `frame` of every graph in `batch`: {key: (nodes, ...)}."""
         return {key: batch[key][:, frame] for key in self.state_keys}
 
+    def scored(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The part of a model state that the training loss compares with the truth: all of it."""
+        return state
+
     def rate_at(self, batch: Data, frame: int) -> dict[str, Tensor] | None:
         """Exact du/dt of frame `frame`, or None when the samples carry no derivative labels."""
         if rate_key(self.state_keys[0]) not in batch:

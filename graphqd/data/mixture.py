@@ -94,6 +94,9 @@ class StoreMixture(Dataset):
     def state_at(self, batch: Data, frame: int) -> dict[str, Tensor]:
         return self.members[0].state_at(batch, frame)
 
+    def scored(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
+        return self.members[0].scored(state)
+
     def rate_at(self, batch: Data, frame: int) -> dict[str, Tensor] | None:
         return self.members[0].rate_at(batch, frame)
 

@@ -177,6 +177,11 @@ class WaveWindows(WindowDataset):
         """The last `frames` frames before model step `frame`: {psi: (points, frames, 2)}."""
         return {K.PSI: batch[K.PSI][:, frame:frame + self.graphs.frames]}
 
+    def scored(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The newest frame, (points, 2): the older frames of the state are its inputs copied forward, whose
+        zero error would divide the loss by `frames` (the published emulator's loss is the MSE of the new frame)."""
+        return {K.PSI: state[K.PSI][:, -1]}
+
     def store_facts(self) -> dict:
         """The grid and ground truth of the data, to simulate a user's potential the same way."""
         attrs = self.store.file.attrs

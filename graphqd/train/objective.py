@@ -5,7 +5,9 @@ and a derivative term for models that estimate du/dt (PARC, Eq. (11) of arXiv 24
       + w_rate (1/H) Σ_h Σ_key mean[((F(û_{h−1}) − du/dt|_{h−1})/σ_rate,key)²]
 
 û_0 = u_0 + ε, ε ~ N(0, (noise·σ_Δ,key)²); û_h = model(û_{h−1}); σ_Δ the std of the one-step
-increment and σ_rate that of du/dt on the training split; u_h is the dataset's `state_at(batch, h)`.
+increment and σ_rate that of du/dt on the training split; u_h is the dataset's `state_at(batch, h)`,
+and both are compared where the dataset's `scored` says (for a state that carries its input history,
+the wave emulators', the newest frame only).
 With `raw_units` both σ are 1: the plain MSE in the state's own units (the published wave emulator's
 loss, Yao et al. 2023). Adam is invariant to the scale of the loss except through its ε and the
 gradient clipping, so the units are part of a recipe.
@@ -44,8 +46,9 @@ def squared_error(error: Tensor, weight: Tensor | None) -> Tensor:
 
 class RolloutObjective(nn.Module):
     def __init__(self, model: nn.Module, state_keys: tuple, rate_weight: float = 1.0, state_at=None,
-                 checkpoint_steps: bool = False, raw_units: bool = False):
+                 checkpoint_steps: bool = False, raw_units: bool = False, scored=None):
         super().__init__()
+        self.scored = scored or (lambda state: state)
         self.raw_units = bool(raw_units)
         self.checkpoint_steps = bool(checkpoint_steps)
         self.model = model
@@ -67,10 +70,10 @@ class RolloutObjective(nn.Module):
                 out = checkpoint(self.model, batch, state, use_reentrant=False)
             else:
                 out = self.model(batch, state)
-            target = self.state_at(batch, h)
+            predicted, target = self.scored(out), self.scored(self.state_at(batch, h))
             for key in self.state_keys:
-                scale = 1.0 if self.raw_units else norm._shaped(key, "step_std", out[key])
-                error = squared_error((out[key] - target[key]) / scale, weight)
+                scale = 1.0 if self.raw_units else norm._shaped(key, "step_std", predicted[key])
+                error = squared_error((predicted[key] - target[key]) / scale, weight)
                 terms[f"loss_{key}"] = terms.get(f"loss_{key}", 0.0) + error / length
                 if rate_key(key) in out and has_rates:
                     scale = 1.0 if self.raw_units else norm._shaped(key, "rate_std", out[key])

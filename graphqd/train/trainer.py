@@ -205,7 +205,8 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     torch.manual_seed(seed)
     model = build_model(config["model"], normalization).to(device)
     objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"], train_set.state_at,
-                                 config["train"]["checkpoint_steps"], config["train"]["loss_units"] == "raw")
+                                 config["train"]["checkpoint_steps"], config["train"]["loss_units"] == "raw",
+                                 train_set.scored)
     if config["train"]["compile"]:
         objective.model = torch.compile(model)
     wrapped = DistributedDataParallel(objective) if processes.active else objective

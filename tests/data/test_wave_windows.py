@@ -115,3 +115,24 @@ def test_collate_equals_pyg_collation_of_the_samples(store, store32, dtype, cach
                 assert torch.equal(fast[key], slow[key]) if torch.is_tensor(slow[key]) else fast[key] == slow[key]
         loaded = next(iter(data.loader(data.batch_sampler(6, seed=1))))
         assert torch.equal(loaded[K.PSI], fast[K.PSI])
+
+
+def test_training_loss_is_the_mse_of_the_new_frame(store):
+    """The wave state carries its input frames; the loss compares the new frame only (the published
+    emulator's MSE), not the copied ones, which would divide it by the number of frames."""
+    from graphqd.models.registry import build_model
+    from graphqd.models.normalization import Normalization
+    from graphqd.train.objective import RolloutObjective
+
+    data = WaveWindows(store, [0, 1], step=1, horizon=1, graphs=WaveGraphSpec(frames=4, width=5, patch=5))
+    batch = data.collate(data.batch_sampler(16, seed=0).batch(0))
+    stats = {K.PSI: {"mean": [0.0, 0.0], "std": [1.0, 1.0], "step_std": [1.0, 1.0], "rate_std": [1.0, 1.0]}}
+    torch.manual_seed(0)
+    model = build_model({"name": "wave_gru", "width": 5, "hidden": 6}, Normalization(stats, dt=0.1))
+    objective = RolloutObjective(model, data.state_keys, state_at=data.state_at, raw_units=True, scored=data.scored)
+    loss, _ = objective(batch, 1)
+    with torch.no_grad():
+        windows = torch.cat([batch[K.PSI][:, :4], batch[K.POTENTIAL][:, None, None].expand(-1, 4, 1) / 14.0], -1)
+        new = model.net(windows.reshape(16, 5, 4, 3).transpose(1, 2))                # (windows, points, 2)
+    expected = (new.reshape(-1, 2) - batch[K.PSI][:, 4]).pow(2).mean()
+    torch.testing.assert_close(loss.detach(), expected, rtol=1e-5, atol=0.0)
