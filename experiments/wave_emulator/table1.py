@@ -9,9 +9,10 @@ Writes results/table1.csv (one row per model, truth and group), results/table1.j
 per-case numbers, the device and wall times) and results/table1.png (⟨C⟩ and MAE per frame
 over the 25 barrier cases). Several checkpoints of one model (training seeds) given as
 NAME=A,B,... are reported as their mean and spread. With --append the models join those of the
-existing results/table1.json (a model of the same name is replaced). Each truth is named from
+existing results/table1.json (a model of the same name is replaced). The published GRU's own
+weights enter as a model file made by published_weights.py. Each truth is named from
 its store (`--panel` and `--panel-exact` may be any two panel stores, e.g. spectral-Laplacian
-ones with `--out-dir results/spectral`).
+ones with `--out-dir results/spectral`; `--panel-exact ''` scores against --panel alone).
 """
 from __future__ import annotations
 
@@ -34,8 +35,6 @@ from graphqd.evaluate.wave_metrics import evaluate  # noqa: E402
 from graphqd.runtime.surrogate import load_surrogate  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PAPER_GRU = {"barrier": {"mae": 0.0076, "correlation": 0.9781, "norm_error_final": 0.11},
-             "free": {"mae": 0.0032, "correlation": 0.9982}}  # the published GRU's weights on our panel
 COLUMNS = ("mae", "mae_modulus", "correlation", "norm_error_final")
 
 
@@ -94,7 +93,7 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(rows)
     with open(os.path.join(args.out_dir, "table1.json"), "w") as fh:
-        json.dump({"device": f"CPU ({platform.machine()}, 1 thread)", "published_gru_on_our_panel": PAPER_GRU,
+        json.dump({"device": f"CPU ({platform.machine()}, 1 thread)",
                    "rows": rows, "details": details}, fh, indent=1)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for name, (correlation, mae) in curves.items():
