@@ -2,8 +2,8 @@
 
 Files are `RUN_DIR/checkpoints/step_<8-digit step>.pt`, written atomically (temporary file,
 then rename), the latest found by its step number. `export_model` writes the model part
-alone (a pretrained file: no optimiser, scheduler or RNG state, so it cannot be resumed). They hold tensors and plain Python
-values only, so they load with `torch.load(weights_only=True)`.
+alone (a pretrained file: no optimiser, scheduler or RNG state, so it cannot be resumed). They
+hold tensors and plain Python values only, so they load with `torch.load(weights_only=True)`.
 """
 from __future__ import annotations
 
