@@ -64,14 +64,14 @@ def main() -> None:
     data = surrogate_samples(next(iter(models.values())), args.data)
     draws = {"ours": our_batches(data, args.batches, args.seed),
              "published": published_batches(data, args.batches, args.seed)}
+    objectives = {name: RolloutObjective(surrogate.model, data.state_keys, state_at=data.state_at, raw_units=True,
+                                         scored=data.scored) for name, surrogate in models.items()}
     rows, began = [], time.perf_counter()
     for draw, batches in draws.items():
         losses = {name: [] for name in models}
         for indices in batches:
             batch = data.collate(indices)
-            for name, surrogate in models.items():
-                objective = RolloutObjective(surrogate.model, data.state_keys, state_at=data.state_at,
-                                             raw_units=True, scored=data.scored)
+            for name, objective in objectives.items():
                 with torch.no_grad():
                     losses[name].append(float(objective(batch, 1)[0]))
         for name, values in losses.items():
