@@ -5,6 +5,11 @@ order parameter φ_Q(t) = (1/L) Σ_i (−1)^i Q_i(t) of both.
     python experiments/holstein_parc/long_chains.py errors --rollout NAME:L=ROLLOUT.h5,EXACT.h5 ... \
         --steps 400 2500 --out results/long_chains/errors.json
     python experiments/holstein_parc/long_chains.py plot --errors errors.json --out long_chains.png
+    python experiments/holstein_parc/long_chains.py table --errors results/long_chains/errors_*.json \
+        --out results/long_chains/step_errors.csv --figure results/long_chains/step400_errors.png --show A B
+
+`table` gathers error files into one CSV (a row per model, L and step) and plots the error at step
+400 against L for the models named by --show (default all), with the acceptance targets.
 
 The rollout starts at the exact run's t = 0 (`graphqd rollout --data EXACT.h5`), so both
 stores hold the same runs; ρ may be stored dense or as a band, only Q and P are read. Steps
@@ -95,6 +100,54 @@ def cmd_plot(args) -> None:
     print(f"wrote {args.out}")
 
 
+TARGET_STEP = 400
+TARGETS = {8: 0.02, 16: 0.02, 32: 0.02, 64: 0.02, 256: 0.05, 1024: 0.05}   # Q error over A(L) at step 400
+
+
+def cmd_table(args) -> None:
+    import csv
+    rows = []
+    for path in args.errors:
+        with open(path) as f:
+            for r in json.load(f)["rollouts"]:
+                for step, v in r["steps"].items():
+                    rows.append({"model": r["model"], "L": r["L"], "step": int(step), "A": round(r["A"], 4),
+                                 "rmse_Q": v["rmse_Q"], "rmse_Q_over_A": v["rmse_Q_over_A"],
+                                 "meets_target": v["rmse_Q_over_A"] <= TARGETS[r["L"]]
+                                 if int(step) == TARGET_STEP and r["L"] in TARGETS else ""})
+    rows.sort(key=lambda r: (r["model"], r["step"], r["L"]))
+    with open(args.out, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {args.out} ({len(rows)} rows)")
+    if not args.figure:
+        return
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    models = args.show or sorted({r["model"] for r in rows})
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    lengths = sorted(TARGETS)
+    ax.step(range(len(lengths)), [100 * TARGETS[L] for L in lengths], where="mid", color="k", lw=1.2,
+            label="target")
+    for k, name in enumerate(models):
+        points = sorted((r["L"], r["rmse_Q_over_A"]) for r in rows if r["model"] == name and r["step"] == TARGET_STEP)
+        if not points:
+            raise SystemExit(f"no step-{TARGET_STEP} errors of model '{name}' in the files given")
+        ax.plot([lengths.index(L) for L, _ in points], [100 * e for _, e in points], "o-", color=f"C{k}",
+                lw=1.2, ms=4, label=name)
+    ax.set_xticks(range(len(lengths)), [str(L) for L in lengths])
+    ax.set_yscale("log")
+    ax.set_xlabel("chain length L")
+    ax.set_ylabel(f"Q error at step {TARGET_STEP} (% of A(L))")
+    ax.legend(fontsize=7)
+    ax.set_title("Shallow quench, one model for every L (2-core CPU)")
+    fig.tight_layout()
+    fig.savefig(args.figure, dpi=130)
+    print(f"wrote {args.figure}")
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="stage", required=True)
@@ -108,8 +161,13 @@ def main(argv=None) -> None:
     q.add_argument("--dt", type=float, default=0.08, help="spacing of error files without dt_exact, dt_model")
     q.add_argument("--t-max", type=float, default=60.0)
     q.add_argument("--out", required=True)
+    t = sub.add_parser("table")
+    t.add_argument("--errors", nargs="+", required=True, help="error files of `errors`")
+    t.add_argument("--out", required=True, help="CSV: one row per model, L and step")
+    t.add_argument("--figure", help="PNG: the error at step 400 against L")
+    t.add_argument("--show", nargs="+", help="models in the figure (default: all)")
     args = p.parse_args(argv)
-    {"errors": cmd_errors, "plot": cmd_plot}[args.stage](args)
+    {"errors": cmd_errors, "plot": cmd_plot, "table": cmd_table}[args.stage](args)
 
 
 if __name__ == "__main__":
