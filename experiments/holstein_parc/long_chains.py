@@ -19,6 +19,7 @@ same times (every step a multiple of k).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 
@@ -105,7 +106,6 @@ TARGETS = {8: 0.02, 16: 0.02, 32: 0.02, 64: 0.02, 256: 0.05, 1024: 0.05}   # Q e
 
 
 def cmd_table(args) -> None:
-    import csv
     rows = []
     for path in args.errors:
         with open(path) as f:
