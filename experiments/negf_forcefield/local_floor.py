@@ -46,17 +46,11 @@ import torch  # noqa: E402
 from graphqd.data.recipes.negf import params_of  # noqa: E402
 from graphqd.evaluate.cdw_domains import bulk_order_parameter, column_order_parameter  # noqa: E402
 from graphqd.physics import brownian, negf  # noqa: E402
+from locality import site_distances  # noqa: E402
 
 TARGET = 0.005   # the issue's RMSE floor of n
 DT, DAMPING, BATH, NOISE = 0.1, 0.2, 0.1, 0.1
 POOL_TIMES = np.arange(20.0, 40.0 + 1e-9, 4.0)
-
-
-def site_distances(Ly: int, Lx: int) -> np.ndarray:
-    """d(i, j) between the sites (y, x) flattened row-major, periodic in y: (Ly·Lx, Ly·Lx)."""
-    y, x = np.divmod(np.arange(Ly * Lx), Lx)
-    dy = np.abs(y[:, None] - y[None, :])
-    return np.hypot(np.minimum(dy, Ly - dy), x[:, None] - x[None, :])
 
 
 def snapshots(params: negf.NEGFParams, seed: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -130,7 +124,7 @@ def main() -> None:
     config = {"lattice": {"Lx": Lx, "Ly": Ly, "periodic_y": True},
               "model": {"hopping": 1.0, "g": 1.5, "stiffness": 1.0, "kappa": 0.18},
               "leads": {"gamma": 1.0, "bias": 0.0, "gate": "left", "mu": 0.0, "temperature": 0.0}}
-    d = site_distances(Ly, Lx)
+    d = site_distances(Ly, Lx, True)
     cutoffs = np.asarray(args.cutoffs, dtype=float)
     start = time.perf_counter()
     rows, curves = [], {}
