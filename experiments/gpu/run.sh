@@ -3,7 +3,8 @@
 #   bash experiments/gpu/run.sh                      # --device cuda, results to experiments/benchmarks/results/
 #   bash experiments/gpu/run.sh --device cpu --quick --out-dir DIR   # the smoke version the test suite runs
 # 1. the CUDA-parametrised tests (they skip without CUDA);
-# 2. every `graphqd bench` on the device: bench_<name>_<device>.{json,txt} (the JSON names the device);
+# 2a. the pretrained Holstein, NEGF and wave models (`bench surrogate --checkpoint`), not with --quick;
+# 2b. every `graphqd bench` on the device: bench_<name>_<device>.{json,txt} (the JSON names the device);
 # 3. a short training of each system's main model at paper width, with AMP (and torch.compile on CUDA):
 #    Holstein graph PARC at width 128, the wave Strang kernel, and the NEGF force-field MLP of the paper
 #    (113 -> 4096 -> ... -> 1, 11.66 M parameters), on small stores simulated first; wall times in
@@ -28,16 +29,35 @@ began=$(date +%s)
 echo "== 1. CUDA-parametrised tests"
 tests=(tests/physics tests/graphs tests/models)
 [[ -n $QUICK ]] && tests=(tests/graphs/test_site_graph.py)
-$PY -m pytest -q -p no:cacheprovider -k cuda "${tests[@]}" | tail -n 1
+failed=0  # a failing test or benchmark is reported, the rest still runs, and the script exits non-zero
+bench() {  # NAME, then the options of `graphqd bench`: bench_NAME_DEVICE.{json,txt}
+  local name=$1; shift
+  $GQD bench "$@" --device "$DEVICE" --out "$OUT/bench_${name}_${DEVICE}.json" | tee "$OUT/bench_${name}_${DEVICE}.txt" \
+    || { failed=1; echo "bench $name FAILED"; }
+}
+$PY -m pytest -q -p no:cacheprovider -rf -k cuda "${tests[@]}" > "$OUT/tests_${DEVICE}.txt" 2>&1 || failed=1
+tail -n 12 "$OUT/tests_${DEVICE}.txt"
 
-echo "== 2. benchmarks on $DEVICE"
+if [[ -z $QUICK ]]; then
+  echo "== 2a. the pretrained models on $DEVICE (bench_<model>_<device>.{json,txt})"
+  exact_sites=1200; exact_L=1024; [[ $DEVICE == cuda ]] && exact_sites=4800 && exact_L=4096
+  declare -A trained=(
+    [shallow_chains16_graph]="experiments/holstein_parc/pretrained/shallow_chains16_graph.pt --sizes 64,256,1024,4096,16384 --exact-max $exact_L"
+    [forcefield_graph]="experiments/negf_forcefield/pretrained/forcefield_graph.pt --exact-max-sites $exact_sites"
+    [wave_gru]="experiments/wave_emulator/pretrained/gru.pt")
+  for name in shallow_chains16_graph forcefield_graph wave_gru; do
+    # shellcheck disable=SC2086
+    bench "$name" surrogate --checkpoint ${trained[$name]}
+  done
+fi
+
+echo "== 2b. benchmarks of the ground truths and reference models on $DEVICE"
 declare -A extra=([negf]="--sizes 10x8 20x10 40x30" [wave-emulator]="" [surrogate]="" [wave]="" [holstein]="")
 [[ -n $QUICK ]] && extra=([negf]="--sizes 6x4 8x6" [wave-emulator]="--models wave_kernel --frames 3" [surrogate]=""
                          [wave]="" [holstein]="")
-for name in holstein wave negf surrogate wave-emulator; do
+for name in surrogate wave-emulator negf holstein wave; do
   # shellcheck disable=SC2086
-  $GQD bench "$name" --device "$DEVICE" $QUICK ${extra[$name]} --out "$OUT/bench_${name}_${DEVICE}.json" \
-    | tee "$OUT/bench_${name}_${DEVICE}.txt"
+  bench "$name" "$name" $QUICK ${extra[$name]}
 done
 
 echo "== 3. short training at paper width, AMP$([[ $DEVICE == cuda ]] && echo ', torch.compile')"
@@ -77,3 +97,4 @@ with open(out, "w") as fh:
 print(f"wrote {out}")
 EOF
 echo "== done in $(( $(date +%s) - began )) s on $DEVICE"
+exit $failed
