@@ -16,11 +16,14 @@ exact initial state), its velocity (least squares while it crosses the middle ha
 0.25 Lx … 0.75 Lx), the times it reaches Lx/4, Lx/2, 3Lx/4, and the metallic fraction. Per bias:
 the mean velocity over the seeds, its seed-to-seed spread (the noise of a single run) and its standard
 error; for each learned force field the relative error of its mean, that error's standard error, and
-whether the interval of two standard errors lies within ±5 % (the issue's bound). Over the
+whether the interval of two standard errors lies within ±5 % (the issue's bound), and how many seeds
+per bias that interval would need to fit inside ±5 % at the measured spreads were the error zero. Over the
 sweep: the threshold bias (the lowest bias whose wall passes Lx/2 by the end of the run in most
 seeds) and the breakdown bias (the lowest bias at which 90 % of the columns are metallic by t = 10
 in most seeds).
 Writes walls.csv, dynamics.json, dynamics.png (φ(x, t) maps) and wall_velocity.png into --out.
+`--walls results/walls.csv` recomputes the summaries and wall_velocity.png from a walls.csv
+instead of the stores (no maps).
 """
 from __future__ import annotations
 
@@ -90,14 +93,17 @@ def velocity_error(mine: dict, truth: dict) -> dict:
     """Relative error of a learned mean velocity against the exact one, with its standard error (the two
     means' errors combined as independent) and whether the two-standard-error interval lies within ±TOLERANCE."""
     if not (truth["velocity"] and mine["velocity"]):
-        return {"relative_error": None, "relative_error_sem": None, "within_tolerance": None}
+        return {"relative_error": None, "relative_error_sem": None, "within_tolerance": None, "seeds_needed": None}
     ratio = mine["velocity"] / truth["velocity"]
     sem = None
     if mine["velocity_sem"] is not None and truth["velocity_sem"] is not None:
         sem = abs(ratio) * float(np.hypot(mine["velocity_sem"] / mine["velocity"],
                                           truth["velocity_sem"] / truth["velocity"]))
+    seeds = min(mine["seeds"], truth["seeds"])
     return {"relative_error": ratio - 1, "relative_error_sem": sem,
-            "within_tolerance": None if sem is None else abs(ratio - 1) + 2 * sem <= TOLERANCE}
+            "within_tolerance": None if sem is None else abs(ratio - 1) + 2 * sem <= TOLERANCE,
+            # the standard error falls as 1/√seeds: seeds per bias for 2 sem <= TOLERANCE
+            "seeds_needed": None if sem is None else int(np.ceil(seeds * (2 * sem / TOLERANCE) ** 2))}
 
 
 def sweep_biases(biases: list[dict]) -> dict:
@@ -117,28 +123,49 @@ def walls_of(paths: list[str], bulks: list | None = None) -> tuple[list[dict], l
     return rows, per_bias(rows), data
 
 
+def walls_from_csv(path: str) -> dict:
+    """The rows of a walls.csv written by this script, per source, with per-bias means (no maps)."""
+    with open(path, newline="") as fh:
+        table = list(csv.DictReader(fh))
+    sources = {}
+    for name in dict.fromkeys(r["source"] for r in table):
+        rows = [{"seed": int(r["seed"]), "bias": float(r["bias"]), "velocity": float(r["velocity"]),
+                 "swept": r["swept"] == "True", "breakdown": r["breakdown"] == "True"}
+                for r in table if r["source"] == name]
+        sources[name] = (rows, per_bias(rows), None)
+    return sources
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--exact", nargs="+", required=True,
-                    help="sweep stores made with the exact NEGF force, one per seed")
-    ap.add_argument("--learned", nargs="+", required=True, metavar="NAME=STORE[,STORE...]",
+    ap.add_argument("--exact", nargs="+", help="sweep stores made with the exact NEGF force, one per seed")
+    ap.add_argument("--learned", nargs="+", default=[], metavar="NAME=STORE[,STORE...]",
                     help="sweep stores of the same recipe and seeds made with learned force fields")
+    ap.add_argument("--walls", help="a walls.csv of an earlier run, instead of --exact and --learned")
     ap.add_argument("--maps", type=float, nargs="+", default=[2.25, 2.375, 3.0], help="biases of the φ(x, t) maps")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    if bool(args.walls) == bool(args.exact):
+        ap.error("give either --walls or --exact (with --learned)")
     os.makedirs(args.out, exist_ok=True)
-    exact_rows, exact_biases, exact_data = walls_of(args.exact)
-    sources = {"exact": (exact_rows, exact_biases, exact_data)}
-    for item in args.learned:
-        name, _, paths = item.partition("=")
-        sources[name] = walls_of(paths.split(","), [d["bulk"] for d in exact_data])
-    with open(os.path.join(args.out, "walls.csv"), "w", newline="") as fh:
-        writer = csv.DictWriter(fh, ["source", *exact_rows[0]])
-        writer.writeheader()
-        for name, (rows, _, _) in sources.items():
-            writer.writerows({"source": name, **r} for r in rows)
-    result = {"exact": {"stores": [os.path.abspath(p) for p in args.exact], **sweep_biases(exact_biases),
-                        "per_bias": exact_biases}, "learned": {}}
+    if args.walls:
+        sources = walls_from_csv(args.walls)
+        if "exact" not in sources:
+            ap.error(f"{args.walls} has no rows of source 'exact'")
+    else:
+        exact_rows, exact_biases, exact_data = walls_of(args.exact)
+        sources = {"exact": (exact_rows, exact_biases, exact_data)}
+        for item in args.learned:
+            name, _, paths = item.partition("=")
+            sources[name] = walls_of(paths.split(","), [d["bulk"] for d in exact_data])
+        with open(os.path.join(args.out, "walls.csv"), "w", newline="") as fh:
+            writer = csv.DictWriter(fh, ["source", *exact_rows[0]])
+            writer.writeheader()
+            for name, (rows, _, _) in sources.items():
+                writer.writerows({"source": name, **r} for r in rows)
+    exact_biases = sources["exact"][1]
+    result = {"exact": {"stores": args.exact or [args.walls],
+                        **sweep_biases(exact_biases), "per_bias": exact_biases}, "learned": {}}
     for name, (_, biases, _) in list(sources.items())[1:]:
         compared = []
         for mine, truth in zip(biases, exact_biases):
@@ -149,9 +176,23 @@ def main() -> None:
         result["learned"][name] = {**sweep_biases(biases), "velocities": compared}
     with open(os.path.join(args.out, "dynamics.json"), "w") as fh:
         json.dump(result, fh, indent=2)
-    exact = exact_data[0]
+    if not args.walls:
+        maps(sources, args.maps, args.out)
+    velocity_figure(sources, args.out)
+    for name, entry in result["learned"].items():
+        errors = [f"V={c['bias']:g}: {c['relative_error']:+.1%}" +
+                  (f" ± {c['relative_error_sem']:.1%} ({c['seeds_needed']} seeds for ±5 %)"
+                   if c["relative_error_sem"] is not None else "") +
+                  (" (within 5 %)" if c["within_tolerance"] else "")
+                  for c in entry["velocities"] if c["relative_error"] is not None]
+        print(f"{name}: threshold {entry['threshold']} (exact {result['exact']['threshold']}), breakdown "
+              f"{entry['breakdown']} (exact {result['exact']['breakdown']}); velocity errors {', '.join(errors)}")
 
-    shown = [b for b in args.maps if b in exact["maps"]]
+
+def maps(sources: dict, biases: list[float], out: str) -> None:
+    """dynamics.png: φ(x, t) of the first seed of every source at `biases`, with the wall position."""
+    exact = sources["exact"][2][0]
+    shown = [b for b in biases if b in exact["maps"]]
     fig, axes = plt.subplots(len(sources), len(shown), figsize=(3.6 * len(shown), 2.8 * len(sources)),
                              squeeze=False, constrained_layout=True, sharex=True, sharey=True)
     for row, (name, (_, _, data)) in enumerate(sources.items()):
@@ -165,9 +206,12 @@ def main() -> None:
             ax.set(title=f"{name}, V = {bias:g}", xlabel="t" if row == len(sources) - 1 else None,
                    ylabel="column x" if col == 0 else None)
     fig.colorbar(image, ax=axes, label=r"$\phi(x, t)$", shrink=0.8)
-    fig.savefig(os.path.join(args.out, "dynamics.png"), dpi=110)
+    fig.savefig(os.path.join(out, "dynamics.png"), dpi=110)
     plt.close(fig)
 
+
+def velocity_figure(sources: dict, out: str) -> None:
+    """wall_velocity.png: mean ± seed-to-seed std of the wall velocity against the bias, every source."""
     fig, ax = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
     for name, (_, biases, _) in sources.items():
         valid = [b for b in biases if b["velocity"] is not None]
@@ -177,15 +221,8 @@ def main() -> None:
     ax.set(xlabel="bias V", ylabel="wall velocity (columns / unit time)",
            title="metal–insulator wall (mean ± std over seeds)")
     ax.legend()
-    fig.savefig(os.path.join(args.out, "wall_velocity.png"), dpi=110)
+    fig.savefig(os.path.join(out, "wall_velocity.png"), dpi=110)
     plt.close(fig)
-    for name, entry in result["learned"].items():
-        errors = [f"V={c['bias']:g}: {c['relative_error']:+.1%}" +
-                  (f" ± {c['relative_error_sem']:.1%}" if c["relative_error_sem"] is not None else "") +
-                  (" (within 5 %)" if c["within_tolerance"] else "")
-                  for c in entry["velocities"] if c["relative_error"] is not None]
-        print(f"{name}: threshold {entry['threshold']} (exact {result['exact']['threshold']}), breakdown "
-              f"{entry['breakdown']} (exact {result['exact']['breakdown']}); velocity errors {', '.join(errors)}")
 
 
 if __name__ == "__main__":
