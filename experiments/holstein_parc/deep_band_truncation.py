@@ -12,7 +12,10 @@ for the entries it drops (a learned closure can do better). The cut leaves ρ_ii
 reads, alone, so the energy is still conserved, but ρ is no longer pure. r < 0 keeps all of ρ
 (the exact dynamics again, a check against the store). With --conserve, the projections of
 `graphqd rollout --conserve` act after every cut as they do on a surrogate's steps: what they do to dynamics
-that need no correction. Each r gives a store in the layout of
+that need no correction. With --band-equations the cut acts at every evaluation of the right-hand side
+instead, by integrating the banded equations of `graphqd.physics.holstein_band` (ρ held on the band alone,
+O(L·r) per step): the dynamics a band surrogate that learned the exact rules would run. Each r gives a store in
+the layout of
 `graphqd rollout --rho band` (Q, P and ρ on the band of radius 1: the occupations and bonds the climate reads),
 scored by deep_long_chains.py like any rollout.
 
@@ -35,7 +38,7 @@ from graphqd.data.density_band import BAND, RADIUS_ATTR, to_band
 from graphqd.data.holstein import params_of_store
 from graphqd.evaluate.conservation import INVARIANTS, invariant_projection
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
-from graphqd.physics import holstein
+from graphqd.physics import holstein, holstein_band
 
 from band_truncation import band_mask  # this folder
 
@@ -49,10 +52,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=None, help="the first RUNS runs (default: all)")
     parser.add_argument("--conserve", action="append", default=[], choices=INVARIANTS,
                         help="project after every cut as `graphqd rollout --conserve` does (needs --radius >= 1)")
+    parser.add_argument("--band-equations", action="store_true",
+                        help="integrate the banded equations (graphqd.physics.holstein_band), cut at every evaluation")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     if args.conserve and args.radius < 1:
         parser.error("--conserve needs the band of a cut, --radius >= 1")
+    if args.band_equations and (args.conserve or args.radius < 1):
+        parser.error("--band-equations takes a radius >= 1 and no --conserve")
     torch.set_num_threads(1)
     with h5py.File(args.truth, "r") as f:
         runs = f["Q"].shape[0] if args.runs is None else args.runs
@@ -85,14 +92,20 @@ def main() -> None:
     Q, P = np.zeros((runs, args.steps + 1, L), np.float32), np.zeros((runs, args.steps + 1, L), np.float32)
     band = np.zeros((runs, args.steps + 1, L, 3), np.complex64)
     began = time.perf_counter()
+    if args.band_equations:
+        rows = torch.as_tensor(to_band(state.rho.numpy(), args.radius, True))
     for step in range(args.steps + 1):
-        if step:
+        if step and args.band_equations:
+            advanced = holstein_band.simulate(state.Q, state.P, rows, params, dt, 1, substeps)
+            state, rows = holstein.State(advanced.Q[:, -1], advanced.P[:, -1], None), advanced.rho[:, -1]
+        elif step:
             state = holstein.advance(state, params, dt / substeps, substeps)
             state = holstein.State(state.Q, state.P, state.rho * mask)
             if project is not None:
                 state = project(state)
         Q[:, step], P[:, step] = state.Q.numpy(), state.P.numpy()
-        band[:, step] = to_band(state.rho.numpy(), 1, True)
+        band[:, step] = rows[..., args.radius - 1:args.radius + 2].numpy() if args.band_equations else \
+            to_band(state.rho.numpy(), 1, True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     partial = args.out + ".partial"
     with h5py.File(partial, "w") as f:
@@ -101,7 +114,8 @@ def main() -> None:
                     "dt"):
             f.attrs[key] = attrs[key]
         f.attrs[RADIUS_ATTR] = 1
-        f.attrs["conserve"] = (f"band cut r = {args.radius}" if args.radius >= 0 else "none (exact)") \
+        f.attrs["conserve"] = (f"band equations r = {args.radius}" if args.band_equations else
+                               f"band cut r = {args.radius}" if args.radius >= 0 else "none (exact)") \
             + "".join(f", {c}" for c in args.conserve)
         f.attrs["wall_s"] = time.perf_counter() - began
     os.replace(partial, args.out)

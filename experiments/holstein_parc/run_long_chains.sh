@@ -147,14 +147,18 @@ if [[ $stage == deepcut ]]; then
   # the floor of a band-local surrogate (deep_band_truncation.py): the exact dynamics with rho cut to the band of
   # radius r after every step, from t = 0 of every run of the L-site truth of deepdata, for each r in RADII
   # (default "4 8"; -1: no cut, the exact dynamics again; r:INVARIANT+INVARIANT also projects after every cut, as
-  # --conserve does), scored like the rollouts of stage deep (about 30 s per run and 1,000 steps at L = 256 on one
-  # thread); the plain cuts are drawn
+  # --conserve does; eq:r integrates the banded equations of graphqd.physics.holstein_band instead, cut at every
+  # evaluation, O(L r)), scored like the rollouts of stage deep (about 30 s per run and 1,000 steps at L = 256 on
+  # one thread for a cut, 2 s for eq:8); the plain cuts and eq:r are drawn
   L=${L:-256} ensemble=${ENSEMBLE:-deep_climate} out=runs/holstein_parc/deep_long args=() plot=()
   truth=data/${ensemble}_L$L.h5 reference=data/${ensemble}_b_L$L.h5
   mkdir -p $out
   for item in ${RADII:-4 8}; do
     r=${item%%:*} flags=() name="exact, band cut r ${item%%:*}"
-    if [[ $item == *:* ]]; then
+    if [[ $item == eq:* ]]; then
+      r=${item#eq:} flags=(--band-equations) name="exact equations on the band r $r"
+      plot+=("$name")
+    elif [[ $item == *:* ]]; then
       IFS=+ read -ra invariants <<< "${item#*:}"
       for x in "${invariants[@]}"; do flags+=(--conserve $x); done
       name+=$(printf ", %s" "${invariants[@]}")
