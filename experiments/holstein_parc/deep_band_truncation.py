@@ -54,6 +54,8 @@ def main() -> None:
                         help="project after every cut as `graphqd rollout --conserve` does (needs --radius >= 1)")
     parser.add_argument("--band-equations", action="store_true",
                         help="integrate the banded equations (graphqd.physics.holstein_band), cut at every evaluation")
+    parser.add_argument("--substeps", type=int, default=None,
+                        help="RK4 steps per step of Δt (default: the store's; fewer are cheaper and less accurate)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     if args.conserve and args.radius < 1:
@@ -69,7 +71,7 @@ def main() -> None:
         params = params_of_store(f)
     if str(attrs["boundary"]) != "periodic" or str(attrs["initial_rho"]) != "ground":
         raise SystemExit(f"{args.truth}: needs a periodic chain quenched from the ground state")
-    L, dt, substeps = Q0.shape[-1], float(attrs["dt"]), int(attrs["substeps"])
+    L, dt, substeps = Q0.shape[-1], float(attrs["dt"]), args.substeps or int(attrs["substeps"])
     h_initial = holstein.hamiltonian(Q0, params.with_g(float(attrs["g_initial"])))
     mask = band_mask(L, args.radius) if args.radius >= 0 else torch.ones(L, L, dtype=torch.bool)
     rho = holstein.fermi_sea(h_initial, L / 2).to(torch.complex128) * mask
@@ -118,6 +120,7 @@ def main() -> None:
                                f"band cut r = {args.radius}" if args.radius >= 0 else "none (exact)") \
             + "".join(f", {c}" for c in args.conserve)
         f.attrs["wall_s"] = time.perf_counter() - began
+        f.attrs["substeps"] = substeps
     os.replace(partial, args.out)
     print(f"wrote {runs} runs of {args.steps} steps with rho cut to radius {args.radius} to {args.out} "
           f"({time.perf_counter() - began:.0f} s)")
