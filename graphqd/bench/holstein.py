@@ -13,7 +13,6 @@ from scipy.integrate import solve_ivp
 
 from graphqd.bench.common import best_time, device_description, format_table, synchronize
 from graphqd.physics import holstein, holstein_band, holstein_kernel
-from graphqd.physics.lattice import band_slots
 
 DEEP_INITIAL = holstein.HolsteinParams(L=8, g=0.0)
 BAND_RADIUS = 8  # the band of the scaling table's banded equations: the deep quench's climate needs r = 8
@@ -103,8 +102,7 @@ def run(args) -> dict:
         banded = best_time(lambda: holstein.simulate(s, p, dt, 1, steps), device, repeats=3) / steps
         h = holstein.hamiltonian(s.Q, p).to(torch.complex128)
         dense = best_time(lambda: h @ s.rho - s.rho @ h, device, repeats=3)
-        columns, _ = band_slots(L, BAND_RADIUS, True, device)
-        rows = s.rho.gather(-1, columns.expand(1, -1, -1))
+        rows = holstein_band.band_rows(s.rho, BAND_RADIUS, p)
         on_band = best_time(lambda: holstein_band.simulate(s.Q, s.P, rows, p, dt, 1, steps), device,
                             repeats=3) / steps
         scaling.append({"L": L, "seconds_per_rk4_step": banded, "dense_commutator_seconds": dense,

@@ -35,6 +35,12 @@ def _check(params: HolsteinParams, radius: int) -> bool:
     return periodic
 
 
+def band_rows(rho: torch.Tensor, radius: int, params: HolsteinParams) -> torch.Tensor:
+    """The band of radius r of dense ρ (..., L, L) as rows (..., L, 2r + 1), slots beyond an open chain's ends 0."""
+    columns, inside = band_slots(params.n_sites, radius, _check(params, radius), rho.device)
+    return rho.gather(-1, columns.expand(*rho.shape[:-2], -1, -1)) * inside
+
+
 def rhs(Q: torch.Tensor, P: torch.Tensor, band: torch.Tensor, params: HolsteinParams,
         columns: torch.Tensor, inside: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(dQ/dt, dP/dt, dB/dt) of the banded equations; `columns`, `inside` from `band_slots`."""

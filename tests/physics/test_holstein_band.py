@@ -13,11 +13,6 @@ def _dense_mask(L: int, radius: int, periodic: bool) -> torch.Tensor:
     return (torch.minimum(d, L - d) if periodic else d) <= radius
 
 
-def _to_band(rho: torch.Tensor, radius: int, periodic: bool) -> torch.Tensor:
-    columns, inside = band_slots(rho.shape[-1], radius, periodic)
-    return rho.gather(-1, columns.expand(*rho.shape[:-2], -1, -1)) * inside
-
-
 def _start(params, seed):
     """A nonequilibrium start: the ground state at g = 0.5 with noisy Q and P."""
     state = holstein.noisy_ground_states(params.with_g(0.5), 0.3, [seed, seed + 1])
@@ -48,11 +43,11 @@ def test_band_dynamics_is_the_dense_dynamics_cut_at_every_evaluation(L, radius, 
         k3 = f(holstein.State(*(a + h / 2 * b for a, b in zip(y, k2))))
         k4 = f(holstein.State(*(a + h * b for a, b in zip(y, k3))))
         y = holstein.State(*(a + h / 6 * (b + 2 * c + 2 * d + e) for a, b, c, d, e in zip(y, k1, k2, k3, k4)))
-    band = holstein_band.simulate(Q, P, _to_band(rho, radius, periodic), params, dt, steps, substeps)
+    band = holstein_band.simulate(Q, P, holstein_band.band_rows(rho, radius, params), params, dt, steps, substeps)
     assert band.rho.shape == (2, steps + 1, L, 2 * radius + 1) and band.t[-1] == pytest.approx(dt * steps)
     assert torch.allclose(band.Q[:, -1], y.Q, atol=1e-12, rtol=0)
     assert torch.allclose(band.P[:, -1], y.P, atol=1e-12, rtol=0)
-    assert torch.allclose(band.rho[:, -1], _to_band(y.rho, radius, periodic), atol=1e-12, rtol=0)
+    assert torch.allclose(band.rho[:, -1], holstein_band.band_rows(y.rho, radius, params), atol=1e-12, rtol=0)
     assert (y.rho[..., ~mask] == 0).all()
     # and the cut matters: the uncut dynamics leaves the band
     uncut = holstein.simulate(holstein.State(Q, P, rho), params, dt, steps, substeps, kernel="torch")
@@ -63,7 +58,7 @@ def test_band_dynamics_conserves_energy_and_trace_and_keeps_hermiticity():
     L, radius = 16, 2
     params = holstein.HolsteinParams(L=L, g=1.5)
     Q, P, rho = _start(params, 7)
-    band = holstein_band.simulate(Q, P, _to_band(rho * _dense_mask(L, radius, True), radius, True), params,
+    band = holstein_band.simulate(Q, P, holstein_band.band_rows(rho, radius, params), params,
                                   0.08, 250, 8)
     columns, _ = band_slots(L, radius, True)
     dense = torch.zeros(*band.rho.shape[:-1], L, dtype=band.rho.dtype)
