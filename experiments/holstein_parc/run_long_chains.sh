@@ -147,31 +147,36 @@ if [[ $stage == deepcut ]]; then
   # the floor of a band-local surrogate (deep_band_truncation.py): the exact dynamics with rho cut to the band of
   # radius r after every step, from t = 0 of every run of the L-site truth of deepdata, for each r in RADII
   # (default "4 8"; -1: no cut, the exact dynamics again; r:INVARIANT+INVARIANT also projects after every cut, as
-  # --conserve does; eq:r integrates the banded equations of graphqd.physics.holstein_band instead, cut at every
-  # evaluation, O(L r)), scored like the rollouts of stage deep (about 30 s per run and 1,000 steps at L = 256 on
-  # one thread for a cut, 2 s for eq:8); the plain cuts and eq:r are drawn
+  # --conserve does; eq:r integrates the equations on the band alone, graphqd.physics.holstein_band, cut at every
+  # evaluation, O(L r); eq:r/s with s RK4 steps per step), scored like the rollouts of stage deep (about 30 s per
+  # run and 1,000 steps at L = 256 on one thread for a cut, 1-2 s for eq:r) into results/long_chains/
+  # deep_long_chains_${ENSEMBLE}_${TAG:-bandcut}_L$L.*; drawn: the items in PLOT_RADII (default: every one
+  # without invariants)
   L=${L:-256} ensemble=${ENSEMBLE:-deep_climate} out=runs/holstein_parc/deep_long args=() plot=()
   truth=data/${ensemble}_L$L.h5 reference=data/${ensemble}_b_L$L.h5
   mkdir -p $out
   for item in ${RADII:-4 8}; do
     r=${item%%:*} flags=() name="exact, band cut r ${item%%:*}"
     if [[ $item == eq:* ]]; then
-      r=${item#eq:} flags=(--band-equations) name="exact equations on the band r $r"
-      plot+=("$name")
+      r=${item#eq:} r=${r%/*} flags=(--band-equations) name="band equations r $r"
+      [[ $item == */* ]] && { flags+=(--substeps ${item#*/}); name+=", RK4 step 0.08/${item#*/}"; }
     elif [[ $item == *:* ]]; then
       IFS=+ read -ra invariants <<< "${item#*:}"
       for x in "${invariants[@]}"; do flags+=(--conserve $x); done
       name+=$(printf ", %s" "${invariants[@]}")
-    else
+    fi
+    if [[ -n ${PLOT_RADII:-} ]]; then
+      [[ " $PLOT_RADII " == *" $item "* ]] && plot+=("$name")
+    elif [[ $item != *:* || $item == eq:* ]]; then
       plot+=("$name")
     fi
-    f=$out/${ensemble}_cut_r${item//[:+]/_}_L$L.h5
+    f=$out/${ensemble}_cut_r${item//[:+\/]/_}_L$L.h5
     [[ -f $f ]] || $PY $HERE/deep_band_truncation.py --truth $truth --radius $r --steps ${STEPS:-10000} "${flags[@]}" \
       --out $f
     args+=(--rollout "$name=$f")
   done
   $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --burn-in ${BURN_IN:-1000} \
-    --tag ${ensemble}_bandcut_L$L --out-dir $HERE/results/long_chains --plot "${plot[@]}"
+    --tag ${ensemble}_${TAG:-bandcut}_L$L --out-dir $HERE/results/long_chains --plot "${plot[@]}"
 fi
 if [[ $stage == deeptrain ]]; then
   # deep quenches through nucleation into the domain phase (t = 0 ... 400) at L = 32, 16 (rho on the band of radius 4)
