@@ -17,6 +17,8 @@ Shapes: Q, P (..., L) float64; band (..., L, 2r + 1) complex128.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from graphqd.errors import GraphqdError
@@ -24,7 +26,7 @@ from graphqd.physics.holstein import HolsteinParams, Trajectory
 from graphqd.physics.lattice import band_slots
 
 
-def _check(params: HolsteinParams, radius: int) -> bool:
+def check_band(params: HolsteinParams, radius: int) -> bool:
     """Whether the chain is periodic; raises unless a band of `radius` ≥ 1 leaves entries out of the chain."""
     if len(params.shape) != 1:
         raise GraphqdError("the band dynamics is for chains only (HolsteinParams.L an int)")
@@ -37,7 +39,7 @@ def _check(params: HolsteinParams, radius: int) -> bool:
 
 def band_rows(rho: torch.Tensor, radius: int, params: HolsteinParams) -> torch.Tensor:
     """The band of radius r of dense ρ (..., L, L) as rows (..., L, 2r + 1), slots beyond an open chain's ends 0."""
-    columns, inside = band_slots(params.n_sites, radius, _check(params, radius), rho.device)
+    columns, inside = band_slots(params.n_sites, radius, check_band(params, radius), rho.device)
     return rho.gather(-1, columns.expand(*rho.shape[:-2], -1, -1)) * inside
 
 
@@ -57,32 +59,49 @@ def rhs(Q: torch.Tensor, P: torch.Tensor, band: torch.Tensor, params: HolsteinPa
 
 
 def simulate(Q: torch.Tensor, P: torch.Tensor, band: torch.Tensor, params: HolsteinParams, dt: float,
-             n_steps: int, substeps: int = 8) -> Trajectory:
+             n_steps: int, substeps: int = 8, record_dtype: torch.dtype | None = None, record_band: int | None = None,
+             progress: Callable[[int], None] | None = None) -> Trajectory:
     """RK4 of the banded equations: snapshots every dt (each `substeps` RK4 steps), t = 0 included.
 
-    Returns a Trajectory whose rho is the band, (..., T+1, L, 2r + 1), as `holstein.simulate(..., record_band=r)`
-    records it.
+    Args:
+        record_dtype: real dtype of the recorded trajectory (float32: complex64 ρ); the integration runs in float64.
+        record_band: radius of the band of ρ recorded (default: the whole band r of the integration).
+        progress: called with 1 after each snapshot.
+
+    Returns a Trajectory whose rho is the recorded band, (..., T+1, L, 2k + 1) for k = record_band, as
+    `holstein.simulate(..., record_band=k)` records it.
     """
     radius = band.shape[-1] // 2
-    periodic = _check(params, radius)
+    periodic = check_band(params, radius)
+    kept = radius if record_band is None else record_band
+    if not 0 <= kept <= radius:
+        raise GraphqdError(f"record_band = {record_band} must lie between 0 and the band radius {radius}")
     if substeps < 1 or n_steps < 0 or not dt > 0:
         raise GraphqdError(f"simulate needs dt > 0, n_steps >= 0 and substeps >= 1 (got {dt}, {n_steps}, {substeps})")
     columns, inside = band_slots(params.n_sites, radius, periodic, band.device)
     y = (Q.to(torch.float64), P.to(torch.float64), band.to(torch.complex128) * inside)
+    real = record_dtype or torch.float64
+    batch, L = Q.shape[:-1], params.n_sites
+    Qs = torch.empty(*batch, n_steps + 1, L, dtype=real, device=Q.device)
+    Ps = torch.empty_like(Qs)
+    bands = torch.empty(*batch, n_steps + 1, L, 2 * kept + 1, device=Q.device,
+                        dtype=torch.complex64 if real == torch.float32 else torch.complex128)
     h = dt / substeps
 
     def shifted(state, rate, factor):
         return tuple(x + factor * k for x, k in zip(state, rate))
 
-    record = [y]
-    for _ in range(n_steps):
-        for _ in range(substeps):
-            k1 = rhs(*y, params, columns, inside)
-            k2 = rhs(*shifted(y, k1, h / 2), params, columns, inside)
-            k3 = rhs(*shifted(y, k2, h / 2), params, columns, inside)
-            k4 = rhs(*shifted(y, k3, h), params, columns, inside)
-            y = tuple(x + (h / 6) * (a + 2 * b + 2 * c + d) for x, a, b, c, d in zip(y, k1, k2, k3, k4))
-        record.append(y)
+    for step in range(n_steps + 1):
+        if step:
+            for _ in range(substeps):
+                k1 = rhs(*y, params, columns, inside)
+                k2 = rhs(*shifted(y, k1, h / 2), params, columns, inside)
+                k3 = rhs(*shifted(y, k2, h / 2), params, columns, inside)
+                k4 = rhs(*shifted(y, k3, h), params, columns, inside)
+                y = tuple(x + (h / 6) * (a + 2 * b + 2 * c + d) for x, a, b, c, d in zip(y, k1, k2, k3, k4))
+            if progress is not None:
+                progress(1)
+        Qs[..., step, :], Ps[..., step, :] = y[0], y[1]
+        bands[..., step, :, :] = y[2][..., radius - kept:radius + kept + 1]
     t = torch.arange(n_steps + 1, dtype=torch.float64, device=Q.device) * dt
-    Qs, Ps, bands = (torch.stack(x, -2 if i < 2 else -3) for i, x in enumerate(zip(*record)))
     return Trajectory(t, Qs, Ps, bands)

@@ -1,4 +1,5 @@
 """The banded Ehrenfest dynamics against the dense equations with the same cut, and its invariants."""
+import numpy as np
 import pytest
 import torch
 
@@ -78,3 +79,38 @@ def test_band_that_holds_the_whole_chain_is_refused(L, radius, boundary):
     band = torch.zeros(1, L, 2 * radius + 1, dtype=torch.complex128)
     with pytest.raises(GraphqdError, match="radius"):
         holstein_band.simulate(torch.zeros(1, L), torch.zeros(1, L), band, params, 0.08, 1)
+
+
+def test_recipe_with_a_band_radius_stores_the_band_equations(tmp_path):
+    """`integrator.band_radius` in a Holstein recipe: the store holds holstein_band's trajectory of the recipe's
+    initial states (after integrator.discard), on the band of storage.rho_band, over two write blocks."""
+    import h5py
+
+    from graphqd import config as cfg
+    from graphqd.data.recipes import holstein as recipe
+    from graphqd.errors import ConfigError
+
+    spec = {"system": "holstein", "seed": 3, "trajectories": 3, "lattice": {"L": 12},
+            "quench": {"g_initial": 0.0, "g_final": 2.0, "q_noise": 0.1},
+            "integrator": {"dt": 0.08, "substeps": 4, "t_final": 0.8, "discard": 0.04, "band_radius": 3},
+            "storage": {"dtype": "float64", "batch": 2, "rho_band": 2}}
+    config = cfg.validate(spec, recipe.SCHEMA)
+    recipe.generate(config, str(tmp_path / "band.h5"), torch.device("cpu"))
+    _, final = recipe.params_of(config)
+    state = recipe.initial_states(config, range(3), torch.device("cpu"))
+    rows = holstein_band.band_rows(state.rho, 3, final)
+    moved = holstein_band.simulate(state.Q, state.P, rows, final, 0.04, 1, 2)   # discard: 2 steps of 0.02
+    expected = holstein_band.simulate(moved.Q[:, -1], moved.P[:, -1], moved.rho[:, -1], final, 0.08, 10, 4,
+                                      record_band=2)
+    with h5py.File(tmp_path / "band.h5", "r") as f:
+        assert f.attrs["integrator_band_radius"] == 3 and f.attrs["rho_band_radius"] == 2
+        np.testing.assert_allclose(f["Q"][()], expected.Q.numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(f["rho_band"][()], expected.rho.numpy(), rtol=0, atol=1e-12)
+    for key, value, match in [("storage.rho_band", -1, "storage.rho_band"), ("storage.rho_band", 4, "storage.rho_band"),
+                              ("integrator.band_radius", 6, "integrator.band_radius"),
+                              ("integrator.random_phase", True, "random_phase")]:
+        bad = cfg.validate(spec, recipe.SCHEMA)
+        section, name = key.split(".")
+        bad[section][name] = value
+        with pytest.raises(ConfigError, match=match):
+            recipe.generate(bad, str(tmp_path / "bad.h5"), torch.device("cpu"))

@@ -11,8 +11,8 @@ from graphqd.config import Field
 from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR, check_radius
 from graphqd.data.recipes.common import run_seed, snapshot_count, storage_dtypes
 from graphqd.data.store import StoreWriter, shard_range
-from graphqd.errors import ConfigError
-from graphqd.physics import holstein
+from graphqd.errors import ConfigError, GraphqdError
+from graphqd.physics import holstein, holstein_band
 
 SCHEMA = {
     "system": Field("str", choices=["holstein"], doc="must match the command's SYSTEM (filled in from it when "
@@ -58,6 +58,11 @@ SCHEMA = {
         "random_phase": Field("bool", False, doc="each run also integrates a random number of internal steps in "
                                                  "[0, substeps) before its first snapshot (the published code's "
                                                  "phase)"),
+        "band_radius": Field("int", -1, minimum=-1,
+                             doc="-1: the exact equations with the whole rho; r >= 1 (chains): the equations with "
+                                 "rho on the band of radius r alone (graphqd.physics.holstein_band), O(L r) per "
+                                 "step and an approximation (r = 12 keeps the deep quench's climate at L = 256, "
+                                 "experiment 8c); rho is then stored on a band, storage.rho_band <= r"),
     },
     "storage": {
         "dtype": Field("str", "float32", choices=["float32", "float64"],
@@ -112,11 +117,21 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
     _, final = params_of(config)
     integrator = config["integrator"]
     transient_steps(config, range(0))  # integrator.discard is checked before the store is made
-    radius = config["storage"]["rho_band"]
+    radius, band_radius = config["storage"]["rho_band"], integrator["band_radius"]
     if radius >= 0:
         if len(final.shape) != 1:
             raise ConfigError("config key 'storage.rho_band' is for chains; store a square lattice's rho dense (-1)")
         check_radius(final.n_sites, radius)
+    if band_radius >= 0:
+        try:
+            holstein_band.check_band(final, band_radius)
+        except GraphqdError as error:
+            raise ConfigError(f"config key 'integrator.band_radius' ({band_radius}): {error}") from None
+        if not 0 <= radius <= band_radius:
+            raise ConfigError(f"config key 'storage.rho_band' ({radius}) must lie between 0 and "
+                              f"integrator.band_radius ({band_radius}): a band integration has no rho beyond its band")
+        if integrator["random_phase"]:
+            raise ConfigError("config key 'integrator.random_phase' is not available with integrator.band_radius")
     n_steps = snapshot_count(integrator["t_final"], integrator["dt"])
     start, stop = shard_range(config["trajectories"], shard)
     real, cplx = storage_dtypes(config["storage"]["dtype"])
@@ -127,7 +142,8 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
              "p_noise": config["quench"]["p_noise"], "initial_rho": config["quench"]["rho"],
              "initial_kind": config["initial"]["kind"], "dt": integrator["dt"], "substeps": integrator["substeps"],
              "t_final": integrator["t_final"], "discard": integrator["discard"],
-             "random_phase": integrator["random_phase"], **({RADIUS_ATTR: radius} if radius >= 0 else {})}
+             "random_phase": integrator["random_phase"], **({RADIUS_ATTR: radius} if radius >= 0 else {}),
+             **({"integrator_band_radius": band_radius} if band_radius >= 0 else {})}
     t = np.arange(n_steps + 1) * integrator["dt"]
     density = (DENSE, n) if radius < 0 else (BAND, 2 * radius + 1)  # dataset name, columns
     per_run = {"Q": ((n_steps + 1, n), real), "P": ((n_steps + 1, n), real),
@@ -145,12 +161,25 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
                 runs = range(start + first, start + min(first + batch, stop - start))
                 state = initial_states(config, runs, device)
                 transient = transient_steps(config, runs)
-                if transient.any():
-                    h = integrator["dt"] / integrator["substeps"]
-                    state = holstein.advance(state, final, h, torch.as_tensor(transient, device=device))
-                traj = holstein.simulate(state, final, integrator["dt"], n_steps, integrator["substeps"],
-                                         record_dtype=record, progress=lambda k: bar.update(k * len(runs)),
-                                         record_band=radius)
+                h = integrator["dt"] / integrator["substeps"]
+
+                def progress(k: int, count: int = len(runs)) -> None:
+                    bar.update(k * count)
+
+                if band_radius >= 0:   # transient: integrator.discard, the same for every run
+                    rows = holstein_band.band_rows(state.rho, band_radius, final)
+                    if transient.any():
+                        moved = holstein_band.simulate(state.Q, state.P, rows, final, h * transient[0], 1,
+                                                       int(transient[0]))
+                        state, rows = holstein.State(moved.Q[..., -1, :], moved.P[..., -1, :], None), \
+                            moved.rho[..., -1, :, :]
+                    traj = holstein_band.simulate(state.Q, state.P, rows, final, integrator["dt"], n_steps,
+                                                  integrator["substeps"], record, radius, progress)
+                else:
+                    if transient.any():
+                        state = holstein.advance(state, final, h, torch.as_tensor(transient, device=device))
+                    traj = holstein.simulate(state, final, integrator["dt"], n_steps, integrator["substeps"],
+                                             record_dtype=record, progress=progress, record_band=radius)
                 store.write(first, {"Q": traj.Q.cpu().numpy(), "P": traj.P.cpu().numpy(),
                                     density[0]: traj.rho.cpu().numpy()})
         store.finish()
