@@ -28,13 +28,20 @@ def band_mask(L: int, radius: int) -> torch.Tensor:
     return torch.minimum(d, L - d) <= radius
 
 
-def run(L: int, radius: int | None, steps: int, g_initial: float = 0.5, g_final: float = 0.8,
-        band_equations: bool = False, substeps: int = 8) -> torch.Tensor:
-    """Q and φ_Q(t) at steps 0 … `steps` of the clean quench, ρ cut to the band after every step (None: exact), or
-    integrated on the band alone."""
+def clean_quench(L: int, g_initial: float = 0.5,
+                 g_final: float = 0.8) -> tuple[holstein.State, holstein.HolsteinParams]:
+    """The ground state at g_initial (a batch of one) and the parameters of the dynamics at g_final."""
     params = holstein.HolsteinParams(L=L, omega=0.4, stiffness=0.4, g=g_final)
     state = holstein.ground_state(params.with_g(g_initial))
-    state = holstein.State(state.Q[None], state.P[None], state.rho[None])
+    return holstein.State(state.Q[None], state.P[None], state.rho[None]), params
+
+
+def run(start: tuple[holstein.State, holstein.HolsteinParams], radius: int | None, steps: int,
+        band_equations: bool = False, substeps: int = 8) -> torch.Tensor:
+    """Q and φ_Q(t) at steps 0 … `steps` of the clean quench `start` (from `clean_quench`), ρ cut to the band after
+    every step (None: exact), or integrated on the band alone."""
+    state, params = start
+    L = params.n_sites
     sign = (-1.0) ** torch.arange(L)
     if band_equations and radius is not None:
         rows = holstein_band.band_rows(state.rho, radius, params)
@@ -67,13 +74,14 @@ def main(argv=None) -> None:
     rows = []
     for L in args.lattices:
         began = time.perf_counter()
-        Q_exact, phi_exact = run(L, None, args.steps)
+        start = clean_quench(L)
+        Q_exact, phi_exact = run(start, None, args.steps)
         amplitude = float(phi_exact.abs().max())
         for radius in args.radii:
             if 2 * radius + (2 if args.band_equations else 1) > L:
                 continue
             for substeps in args.substeps if args.band_equations else [8]:
-                Q, phi = run(L, radius, args.steps, band_equations=args.band_equations, substeps=substeps)
+                Q, phi = run(start, radius, args.steps, band_equations=args.band_equations, substeps=substeps)
                 for step in sorted({100, args.steps}):
                     error = float(((Q[step] - Q_exact[step]) ** 2).mean().sqrt())
                     rows.append({"L": L, "band_radius": radius, "substeps": substeps, "step": step, "A": amplitude,

@@ -95,7 +95,7 @@ def main() -> None:
     band = np.zeros((runs, args.steps + 1, L, 3), np.complex64)
     began = time.perf_counter()
     if args.band_equations:
-        rows = torch.as_tensor(to_band(state.rho.numpy(), args.radius, True))
+        rows = holstein_band.band_rows(state.rho, args.radius, params)
     for step in range(args.steps + 1):
         if step and args.band_equations:
             advanced = holstein_band.simulate(state.Q, state.P, rows, params, dt, 1, substeps)
