@@ -16,9 +16,11 @@ from typing import Iterable
 
 import h5py
 import numpy as np
+import yaml
 
 from graphqd import __version__
-from graphqd.errors import StoreError
+from graphqd import config as cfg
+from graphqd.errors import ConfigError, StoreError
 
 STRING = h5py.string_dtype()
 
@@ -119,15 +121,29 @@ def create_checked(group: h5py.Group, name: str, data: np.ndarray | None = None,
                                 fletcher32=chunked and dtype.kind != "O")  # HDF5 filters no variable-length data
 
 
+def _same_config(found: str | None, config_text: str, schema: dict | None) -> bool:
+    """Whether a store's `config` attribute is `config_text`, after the defaults of `schema`."""
+    if found == config_text:
+        return True
+    if schema is None or found is None:
+        return False
+    try:
+        return cfg.dump(cfg.validate(yaml.safe_load(found), schema)) == config_text
+    except (ConfigError, yaml.YAMLError):
+        return False
+
+
 class StoreWriter:
     """Writes runs into a new or resumed store; use as a context manager."""
 
     def __init__(self, path: str, system: str, config_text: str, seed: int, attrs: dict,
                  shared: dict[str, np.ndarray], per_run: dict[str, tuple[tuple[int, ...], object]],
-                 runs_total: int, run_offset: int = 0, shard: str | None = None):
+                 runs_total: int, run_offset: int = 0, shard: str | None = None, schema: dict | None = None):
         """Create `path`, or reopen it to resume when it was made by the same config.
 
         Args:
+            schema: the recipe's schema; a store's config that lacks keys added to it since
+                reads as the same config when, with their defaults filled in, it is.
             shared: arrays common to all runs (e.g. `t`), written once.
             per_run: name -> (shape of one run, dtype); stored as (runs_total, *shape).
             runs_total: runs in this file; run_offset: index of its first run in the dataset.
@@ -139,7 +155,8 @@ class StoreWriter:
             if attrs_found.get("system") != system or "graphqd_version" not in attrs_found:
                 self.file.close()
                 raise StoreError(f"'{path}' exists and is not a graphqd {system} store; choose another --out")
-            if attrs_found.get("config") != config_text or attrs_found.get("shard", "") != (shard or "") \
+            if not _same_config(attrs_found.get("config"), config_text, schema) \
+                    or attrs_found.get("shard", "") != (shard or "") \
                     or int(attrs_found.get("runs_total", -1)) != runs_total:
                 self.file.close()
                 raise StoreError(f"'{path}' exists and was made with a different config or shard; "

@@ -68,6 +68,36 @@ def test_resume_refuses_a_different_config(tmp_path):
         recipe.generate(tiny_config(seed=4), str(path), torch.device("cpu"))
 
 
+def test_resume_accepts_a_store_made_before_a_key_with_a_default_existed(tmp_path, monkeypatch):
+    """A store written before `integrator.band_radius` existed resumes: its config, with the
+    new key's default filled in, is the same config."""
+    path, full = tmp_path / "a.h5", tmp_path / "full.h5"
+    recipe.generate(tiny_config(), str(full), torch.device("cpu"))
+    original_write = store_module.StoreWriter.write
+
+    def failing_write(self, start, arrays):
+        if start > 0:
+            raise KeyboardInterrupt
+        original_write(self, start, arrays)
+
+    monkeypatch.setattr(store_module.StoreWriter, "write", failing_write)
+    with pytest.raises(KeyboardInterrupt):
+        recipe.generate(tiny_config(), str(path), torch.device("cpu"))
+    monkeypatch.setattr(store_module.StoreWriter, "write", original_write)
+    with h5py.File(path, "r+") as h:  # the config as an older version wrote it
+        old = cfg.yaml.safe_load(h.attrs["config"])
+        del old["integrator"]["band_radius"]
+        h.attrs["config"] = cfg.dump(old)
+    recipe.generate(tiny_config(), str(path), torch.device("cpu"))
+    for name, array in read_all(full)[0].items():
+        np.testing.assert_array_equal(array, read_all(path)[0][name])
+    with h5py.File(path, "r+") as h:  # a key that is not at its default is a different config
+        old["integrator"]["band_radius"] = 2
+        h.attrs["config"] = cfg.dump(old)
+    with pytest.raises(StoreError, match="different config"):
+        recipe.generate(tiny_config(), str(path), torch.device("cpu"))
+
+
 def test_shards_merge_to_the_full_dataset(tmp_path):
     full = tmp_path / "full.h5"
     recipe.generate(tiny_config(), str(full), torch.device("cpu"))

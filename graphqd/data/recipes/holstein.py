@@ -149,7 +149,7 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
     per_run = {"Q": ((n_steps + 1, n), real), "P": ((n_steps + 1, n), real),
                density[0]: ((n_steps + 1, n, density[1]), cplx)}
     with StoreWriter(out, "holstein", cfg.dump(config), config["seed"], attrs, {"t": t.astype(real)}, per_run,
-                     runs_total=stop - start, run_offset=start, shard=shard) as store:
+                     runs_total=stop - start, run_offset=start, shard=shard, schema=SCHEMA) as store:
         if store.complete:
             return
         record = torch.float32 if config["storage"]["dtype"] == "float32" else torch.float64

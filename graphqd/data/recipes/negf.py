@@ -148,7 +148,7 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
                **{name: ((), real) for name in conditions(config, 0)}}
     chunk = config["storage"]["chunk_records"]
     with StoreWriter(out, "negf", cfg.dump(config), config["seed"], attrs, {"t": t}, per_run,
-                     runs_total=stop - start, run_offset=start, shard=shard) as store:
+                     runs_total=stop - start, run_offset=start, shard=shard, schema=SCHEMA) as store:
         if store.complete:
             return
         todo = (stop - start - store.runs_done) * (n_records - 1) - max(store.records_done - 1, 0)

@@ -139,7 +139,7 @@ def generate(config: dict, out: str, device: torch.device, shard: str | None = N
                **{k: ((), real) for k in SCALARS}, "kind": ((), STRING), "name": ((), STRING)}
     exact = _ExactPropagator(x, integrator["laplacian"]) if integrator["propagator"] == "exact" else None
     with StoreWriter(out, "wave", cfg.dump(config), config["seed"], attrs, shared, per_run,
-                     runs_total=stop - start, run_offset=start, shard=shard) as store:
+                     runs_total=stop - start, run_offset=start, shard=shard, schema=SCHEMA) as store:
         if store.complete:
             return
         with tqdm(total=stop - start - store.runs_done, unit="run", desc=f"wave -> {out}", disable=None) as bar:
