@@ -50,10 +50,6 @@ def relative_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
     return float((prediction - target).norm(dim=-1).mean() / target.norm(dim=-1).mean())
 
 
-def as_pairs(z: torch.Tensor) -> torch.Tensor:
-    return torch.cat([z.real, z.imag], -1)
-
-
 def fit_ridge(x: torch.Tensor, y: torch.Tensor, ridge: float = 1e-6) -> torch.Tensor:
     """Weights W minimising |x W − y|² + ridge·len(x)·|W|² (x: samples × features)."""
     eye = torch.eye(x.shape[1], dtype=x.dtype)
@@ -96,15 +92,16 @@ def main() -> None:
     held_out = max(1, args.runs // 4)
     train, test = slice(0, args.runs - held_out), slice(args.runs - held_out, args.runs)
     i = torch.arange(args.lattice)
+    n = rho.diagonal(dim1=-2, dim2=-1).real
     rows = []
     for radius in args.radii:
         j = (i + radius + 1) % args.lattice
-        target = torch.stack([rho[..., i, j].real, rho[..., i, j].imag], -1)  # (runs, T, L, 2)
-        n = rho.diagonal(dim1=-2, dim2=-1).real
+        target = torch.view_as_real(rho[..., i, j])  # (runs, T, L, 2)
         S = purity_sum(rho, radius)
         denominator = 1 - n - n[..., j]
         purity = torch.where(denominator.abs() > 0.2, S / denominator, torch.zeros_like(S))
-        features = as_pairs(torch.cat([*(band_block(rho, radius, w) for w in range(-2, 3)), S[..., None]], -1))
+        block = torch.cat([*(band_block(rho, radius, w) for w in range(-2, 3)), S[..., None]], -1)
+        features = torch.cat([block.real, block.imag], -1)
         x_train, y_train = features[train].flatten(0, -2), target[train].flatten(0, -2)
         x_test, y_test = features[test].flatten(0, -2), target[test].flatten(0, -2)
         weights = fit_ridge(x_train, y_train)
@@ -116,7 +113,7 @@ def main() -> None:
             "radius": radius, "features": features.shape[-1],
             "mean_abs_rho_r": float(rho[test][..., i, (i + radius) % args.lattice].abs().mean()),
             "mean_abs_rho_r_plus_1": float(target[test].norm(dim=-1).mean()),
-            "purity_estimate": relative_error(torch.stack([purity.real, purity.imag], -1)[test], target[test]),
+            "purity_estimate": relative_error(torch.view_as_real(purity)[test], target[test]),
             "ridge_train": relative_error(x_train @ weights, y_train),
             "ridge_held_out": relative_error(x_test @ weights, y_test),
             "mlp_train": mlp_train, "mlp_held_out": mlp_test})

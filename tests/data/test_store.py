@@ -35,24 +35,29 @@ def test_layout_and_attributes(tmp_path):
     assert attrs["g_final"] == 2.0 and attrs["mass"] == pytest.approx(2.5)
 
 
-def test_interrupted_simulate_resumes_without_loss_or_duplication(tmp_path, monkeypatch):
-    full, resumed = tmp_path / "full.h5", tmp_path / "resumed.h5"
-    recipe.generate(tiny_config(), str(full), torch.device("cpu"))
+def generate_interrupted(path, monkeypatch):
+    """`generate` of the tiny config into `path`, interrupted while it writes its second block."""
     original_write = store_module.StoreWriter.write
     calls = []
 
     def failing_write(self, start, arrays):
         calls.append(start)
         if len(calls) == 2:
-            raise KeyboardInterrupt  # interrupted while writing the second block
+            raise KeyboardInterrupt
         original_write(self, start, arrays)
 
     monkeypatch.setattr(store_module.StoreWriter, "write", failing_write)
     with pytest.raises(KeyboardInterrupt):
-        recipe.generate(tiny_config(), str(resumed), torch.device("cpu"))
+        recipe.generate(tiny_config(), str(path), torch.device("cpu"))
+    monkeypatch.setattr(store_module.StoreWriter, "write", original_write)
+
+
+def test_interrupted_simulate_resumes_without_loss_or_duplication(tmp_path, monkeypatch):
+    full, resumed = tmp_path / "full.h5", tmp_path / "resumed.h5"
+    recipe.generate(tiny_config(), str(full), torch.device("cpu"))
+    generate_interrupted(resumed, monkeypatch)
     with pytest.raises(StoreError, match="incomplete \\(2 of 5 runs written\\)"):
         open_store(str(resumed))
-    monkeypatch.setattr(store_module.StoreWriter, "write", original_write)
     recipe.generate(tiny_config(), str(resumed), torch.device("cpu"))
     a, _ = read_all(full)
     b, attrs = read_all(resumed)
@@ -73,17 +78,7 @@ def test_resume_accepts_a_store_made_before_a_key_with_a_default_existed(tmp_pat
     new key's default filled in, is the same config."""
     path, full = tmp_path / "a.h5", tmp_path / "full.h5"
     recipe.generate(tiny_config(), str(full), torch.device("cpu"))
-    original_write = store_module.StoreWriter.write
-
-    def failing_write(self, start, arrays):
-        if start > 0:
-            raise KeyboardInterrupt
-        original_write(self, start, arrays)
-
-    monkeypatch.setattr(store_module.StoreWriter, "write", failing_write)
-    with pytest.raises(KeyboardInterrupt):
-        recipe.generate(tiny_config(), str(path), torch.device("cpu"))
-    monkeypatch.setattr(store_module.StoreWriter, "write", original_write)
+    generate_interrupted(path, monkeypatch)
     with h5py.File(path, "r+") as h:  # the config as an older version wrote it
         old = cfg.yaml.safe_load(h.attrs["config"])
         del old["integrator"]["band_radius"]
