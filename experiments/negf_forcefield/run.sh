@@ -13,6 +13,10 @@ R=$E/results
 MODELS="graph cnn graph_deep graph_columns graph_deep_columns graph_columns_lengths"
 MORE="graph_rows graph_rows_wide mlp mlp_paper"   # scored for accuracy only (a second table and parity_rows_mlp.png)
 SEEDS=${SEEDS:-"2601 2602 2603"}   # held-out sweep seeds, 2601 (sweep.yaml's own) first; more: SEEDS="2601 2602 ..."
+# walls: the wall-velocity ensemble at three biases (2.375 unseen), exact and the two committed force fields,
+# one store per seed; stores already complete are kept, so the ensemble grows with WALL_SEEDS
+WALL_SEEDS=${WALL_SEEDS:-$(seq 2604 2703)}
+WALL_BIASES="[2.25,2.375,2.5]"
 stage=${1:-all}
 export OMP_NUM_THREADS=1
 mkdir -p data runs "$R"
@@ -69,4 +73,22 @@ if [[ $stage == results || $stage == all ]]; then
     | tee $R/bench_2threads.txt
   .venv/bin/graphqd export runs/ff_graph --out $E/pretrained/forcefield_graph.pt
   .venv/bin/graphqd export runs/ff_graph_columns_lengths --out $E/pretrained/forcefield_graph_columns.pt
+fi
+if [[ $stage == walls ]]; then
+  P=$E/pretrained
+  walls() {  # walls NAME [--set force.checkpoint=...]: one store per seed
+    local name=$1; shift
+    for s in $WALL_SEEDS; do
+      $G simulate negf --config $E/sweep.yaml --out data/negf_walls_${name}_$s.h5 --set seed=$s \
+        --set "sweep.bias=$WALL_BIASES" --set trajectories=3 "$@"
+    done
+  }
+  walls exact
+  walls graph --set force.checkpoint=$P/forcefield_graph.pt
+  walls graph_columns --set force.checkpoint=$P/forcefield_graph_columns.pt
+  stores() { for s in $WALL_SEEDS; do printf "data/negf_walls_%s_%s.h5 " $1 $s; done; }
+  mkdir -p $R/walls
+  .venv/bin/python $E/dynamics.py --exact $(stores exact) --maps 2.25 2.375 2.5 --out $R/walls \
+    --learned "graph=$(stores graph | tr ' ' ',' | sed 's/,$//')" \
+    "columns, 3 lengths=$(stores graph_columns | tr ' ' ',' | sed 's/,$//')" | tee $R/walls/dynamics.txt
 fi
