@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every number and figure of experiments/negf_forcefield/README.md, from scratch, on the CPU:
-#   bash experiments/negf_forcefield/run.sh [data|train|dynamics|results|all]   (default all)
+#   bash experiments/negf_forcefield/run.sh [data|train|dynamics|results|all|walls]   (default all)
 # data: ~30 min (training store) + ~42 min (12 x 14 and 28 x 14) + ~12 min (held-out sweep) + ~10 min (exact
 # 40 x 14) + ~10 min (one bias, for mlp_paper.yaml) of one CPU thread each;
 # train: ~25-50 min per model (six models), and with 4-5 jobs on the 2 cores graph_rows 78 min,
@@ -87,8 +87,9 @@ if [[ $stage == walls ]]; then
   walls graph --set force.checkpoint=$P/forcefield_graph.pt
   walls graph_columns --set force.checkpoint=$P/forcefield_graph_columns.pt
   stores() { for s in $WALL_SEEDS; do printf "data/negf_walls_%s_%s.h5 " $1 $s; done; }
+  commas() { local IFS=,; echo "$*"; }
   mkdir -p $R/walls
   .venv/bin/python $E/dynamics.py --exact $(stores exact) --maps 2.25 2.375 2.5 --out $R/walls \
-    --learned "graph=$(stores graph | tr ' ' ',' | sed 's/,$//')" \
-    "columns, 3 lengths=$(stores graph_columns | tr ' ' ',' | sed 's/,$//')" | tee $R/walls/dynamics.txt
+    --learned "graph=$(commas $(stores graph))" "columns, 3 lengths=$(commas $(stores graph_columns))" \
+    | tee $R/walls/dynamics.txt
 fi
