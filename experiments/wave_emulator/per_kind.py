@@ -18,12 +18,8 @@ import os
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GROUPS = {"rectangular": {"barrier"}, "well": {"well"}, "free": {"free"}}   # every other kind: "shaped"
+GROUP_OF_KIND = {"barrier": "rectangular", "well": "well", "free": "free"}   # every other kind: "shaped"
 METRICS = ("mae", "correlation", "norm_error_final")
-
-
-def group_of(kind: str) -> str:
-    return next((group for group, kinds in GROUPS.items() if kind in kinds), "shaped")
 
 
 def main() -> None:
@@ -41,7 +37,7 @@ def main() -> None:
             parser.error(f"table1.json has no model '{name}' against the {args.truth} truth")
         cases = [case for seed in details[key] for case in seed["cases"]]
         for group in ("rectangular", "shaped", "well", "free"):
-            chosen = [case for case in cases if group_of(case["kind"]) == group]
+            chosen = [case for case in cases if GROUP_OF_KIND.get(case["kind"], "shaped") == group]
             rows.append({"model": name, "group": group, "cases": len(chosen) // len(details[key]),
                          **{m: float(np.mean([case[m] for case in chosen])) for m in METRICS}})
     with open(os.path.join(args.out_dir, "per_kind.csv"), "w", newline="") as fh:
