@@ -76,9 +76,16 @@ if [[ $stage == results || $stage == all ]]; then
 fi
 if [[ $stage == walls ]]; then
   P=$E/pretrained
+  pending() {  # pending NAME: the seeds whose store is missing or not complete (simulate resumes those)
+    .venv/bin/python -c 'import os, sys, h5py
+for s in sys.argv[2:]:
+    path = f"data/negf_walls_{sys.argv[1]}_{s}.h5"
+    if not (os.path.exists(path) and h5py.File(path, "r").attrs.get("complete", False)):
+        print(s)' $1 $WALL_SEEDS
+  }
   walls() {  # walls NAME [--set force.checkpoint=...]: one store per seed
     local name=$1; shift
-    for s in $WALL_SEEDS; do
+    for s in $(pending $name); do
       $G simulate negf --config $E/sweep.yaml --out data/negf_walls_${name}_$s.h5 --set seed=$s \
         --set "sweep.bias=$WALL_BIASES" --set trajectories=3 "$@"
     done
