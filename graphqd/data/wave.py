@@ -31,6 +31,12 @@ from graphqd.graphs.wave import WaveGraphSpec, window_fields
 BARRIER_WEIGHT = 50.0   # how much more often a patch that overlaps the potential is drawn
 ACTIVE_RUNS = 64        # runs a batch is drawn from (held in the cache)
 ACTIVE_STEPS = 250      # optimiser steps before the active runs change
+# the published window stream (`PublishedStreamSampler`)
+PUBLISHED_FILES = 1000            # tfrecord files the windows were dealt into, round robin
+PUBLISHED_WINDOWS_PER_RUN = 45492  # 446 start frames × 102 patch positions of each run
+PUBLISHED_INTERLEAVE = 8          # files read at a time: tf.data's default, the reading machine's cores (assumed 8)
+PUBLISHED_BUFFER = 5000           # windows in the reader's shuffle buffer
+PUBLISHED_CACHE_RUNS = 160        # runs cached: the buffer reaches back about 14 runs, 0.1 % of draws past 100
 
 
 class WaveSample(Data):
@@ -77,6 +83,13 @@ class WaveWindows(WindowDataset):
         self._cache: OrderedDict = OrderedDict()   # run → slot of self._block
         self._block = None
         self._block_shape = (min(ACTIVE_RUNS, n_runs), self.num_frames, self.points)
+
+    def reserve_cache(self, runs: int) -> None:
+        """Hold the last `runs` runs read (at most the store's) in the cache, emptying it if it must grow."""
+        runs = min(runs, int(self.store.file["psi"].shape[0]))
+        if runs > self._block_shape[0]:
+            self._cache.clear()
+            self._block, self._block_shape = None, (runs, *self._block_shape[1:])
 
     # --- samples ----------------------------------------------------------------------------
     def len(self) -> int:
@@ -235,6 +248,11 @@ class WaveWindows(WindowDataset):
                       first_batch: int = 0) -> "WaveBatchSampler":
         return WaveBatchSampler(self, global_batch, seed, rank, world, first_batch)
 
+    def published_sampler(self, global_batch: int, seed: int, rank: int = 0, world: int = 1,
+                          first_batch: int = 0) -> "PublishedStreamSampler":
+        """The published emulator's window stream (`data.order: published`)."""
+        return PublishedStreamSampler(self, global_batch, seed, rank, world, first_batch)
+
 
 @functools.lru_cache(maxsize=8)
 def _batched_fields(size: int, graphs: WaveGraphSpec, count: int) -> dict[str, Tensor]:
@@ -305,8 +323,12 @@ class WaveBatchSampler(torch.utils.data.Sampler):
         starts = rng.integers(0, len(self.dataset.starts), self.global_batch)
         draws = rng.random(self.global_batch)
         positions = (cdf[slot] <= draws[:, None]).sum(1)                                # searchsorted, side="right"
+        return self._indices(chosen, starts, positions)
+
+    def _indices(self, runs: np.ndarray, starts: np.ndarray, positions: np.ndarray) -> list[int]:
+        """This rank's slice of the sample indices of (run slot, start, patch position) triples."""
         points = self.dataset.points
-        index = (chosen * len(self.dataset.starts) + starts) * points + np.minimum(positions, points - 1)
+        index = (runs * len(self.dataset.starts) + starts) * points + np.minimum(positions, points - 1)
         return index[self.rank * self.local:(self.rank + 1) * self.local].tolist()
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -317,3 +339,44 @@ class WaveBatchSampler(torch.utils.data.Sampler):
 
     def __len__(self) -> int:  # infinite stream; the batches of one active phase for tools that ask
         return ACTIVE_STEPS
+
+
+class PublishedStreamSampler(WaveBatchSampler):
+    """The order in which the published emulator met its windows (Yao et al.; the tfrecord writer of its
+    data-preparation notebook and the tf.data reader of its `get_dataset`), as a function of (seed, b).
+
+    The writer visits the runs in one shuffled order and deals each run's windows round robin into
+    F = PUBLISHED_FILES files, so every file holds w = PUBLISHED_WINDOWS_PER_RUN / F windows of each run, in that
+    order. The reader interleaves c = PUBLISHED_INTERLEAVE files record by record, so the stream passes once
+    through all R runs per c files, c·w windows per run, and draws from a shuffle buffer of S = PUBLISHED_BUFFER
+    windows: window k of the stream is input window
+
+        u = k + S − 1 − J,   J ~ Geometric(1/S) − 1   (the age of a uniform pick from a full buffer),
+
+    which lies in run order[⌊(u mod c·w·R) / (c·w)⌋]. The mean age, S/(c·w) windows per run, is about 14 runs of
+    the order, and a batch of 128 on the curriculum holds windows of 38 runs on average, the neighbours of the
+    stream's position; the stream passes through all runs every c·w·R/128 steps (6,800 for the curriculum's 2,381
+    training runs). `WaveBatchSampler` instead draws each batch from 64 runs that change every 250 steps, in a new
+    order every cycle. Within a run the start frame and patch position are drawn as there (the published writer
+    drew 90 % of the start frames of a run and 10 % of its positions without replacement, barrier patches 50× as
+    likely).
+    """
+
+    def __init__(self, dataset: WaveWindows, global_batch: int, seed: int, rank: int = 0, world: int = 1,
+                 first_batch: int = 0):
+        super().__init__(dataset, global_batch, seed, rank, world, first_batch)
+        self.order = np.random.default_rng([seed, 1314]).permutation(len(dataset.runs))
+        self.per_run = PUBLISHED_INTERLEAVE * PUBLISHED_WINDOWS_PER_RUN / PUBLISHED_FILES   # c·w stream windows
+        dataset.reserve_cache(PUBLISHED_CACHE_RUNS)
+
+    def batch(self, b: int) -> list[int]:
+        rng = np.random.default_rng([self.seed, 2_000_003, b])
+        runs, size = len(self.order), self.global_batch
+        age = rng.geometric(1.0 / PUBLISHED_BUFFER, size) - 1
+        stream = np.maximum(b * size + np.arange(size) + PUBLISHED_BUFFER - 1 - age, 0)
+        chosen = self.order[np.minimum((stream % (self.per_run * runs)) // self.per_run, runs - 1).astype(np.int64)]
+        starts = rng.integers(0, len(self.dataset.starts), size)
+        draws = rng.random(size)
+        positions = np.array([np.searchsorted(self._position_cdf(int(r)), d, side="right")
+                              for r, d in zip(chosen, draws)])
+        return self._indices(chosen, starts, positions)

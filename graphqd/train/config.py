@@ -25,6 +25,9 @@ SECTIONS = {
         "batch_size": Field("int", 16, minimum=1, doc="global batch: shared out over torchrun processes"),
         "num_workers": Field("int", 0, minimum=0, doc="DataLoader workers (each opens the store itself)"),
         "stats_runs": Field("int", 64, minimum=1, doc="training trajectories used for normalisation statistics"),
+        "order": Field("str", "default", choices=["default", "published"],
+                       doc="order of the training samples: the dataset's own, or (one wave store) the stream the "
+                           "published wave emulator read, a few neighbouring runs of one fixed order per batch"),
     },
     "optim": {
         "lr": Field("float", 1.0e-3, positive=True, doc="AdamW learning rate (the peak, after warm-up)"),

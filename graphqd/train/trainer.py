@@ -190,7 +190,12 @@ def train(config: dict, resume: str | None = None) -> TrainResult:
 
 def _train(config: dict, resume: str | None, processes) -> TrainResult:
     began = time.perf_counter()
-    dataset_class(config)  # the data's system has surrogates and is the model's, before anything is written
+    # before anything is written: the data's system has surrogates and is the model's, and has the sample order asked
+    system = dataset_class(config).system
+    if config["data"]["order"] == "published" and (system != "wave" or config["data"]["extra_paths"]):
+        raise ConfigError(f"config key 'data.order' is 'published', the published wave emulator's window stream, "
+                          f"which needs one wave store; data.path holds {system} data"
+                          + (" and data.extra_paths is set" if config["data"]["extra_paths"] else ""))
     config, run_dir, checkpoint = _prepare_run_dir(config, resume, processes)
     device, seed = processes.device, config["train"]["seed"]
     splits = data_splits(config)
@@ -234,8 +239,8 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         ckpt.restore_rng(checkpoint.rng)
         step = checkpoint.step
 
-    sampler = train_set.batch_sampler(config["data"]["batch_size"], seed, processes.rank, processes.world,
-                                      first_batch=step)
+    draw = train_set.published_sampler if config["data"]["order"] == "published" else train_set.batch_sampler
+    sampler = draw(config["data"]["batch_size"], seed, processes.rank, processes.world, first_batch=step)
     workers = config["data"]["num_workers"]
     loader = train_set.loader(sampler, workers)
     log = config["log"]

@@ -25,6 +25,16 @@ def test_train_rollout_evaluate_a_wave_emulator(cli, tmp_path):
     result = cli("train", "--config", tmp_path / "train.yaml")
     assert result.returncode == 0, result.stderr
     assert "trained to step 4" in result.stdout
+    published = {**config, "data": {**config["data"], "order": "published"},
+                 "log": {**config["log"], "run_dir": str(tmp_path / "published")}}
+    (tmp_path / "published.yaml").write_text(yaml.safe_dump(published))
+    result = cli("train", "--config", tmp_path / "published.yaml")
+    assert result.returncode == 0 and "trained to step 4" in result.stdout, result.stderr
+    published["data"]["extra_paths"] = [str(data)]
+    published["log"]["run_dir"] = str(tmp_path / "two_stores")
+    (tmp_path / "published.yaml").write_text(yaml.safe_dump(published))
+    assert_clean_error(cli("train", "--config", tmp_path / "published.yaml"), "'data.order'", "data.extra_paths")
+    assert not (tmp_path / "two_stores").exists()
 
     out = tmp_path / "rollout.h5"
     result = cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 6, "--runs", 3, "--out", out)

@@ -87,6 +87,33 @@ def test_sampler_is_seeded_split_over_ranks_and_favours_the_barrier(store):
     assert abs(overlaps.mean() - expected) < 0.03
 
 
+def test_published_stream_walks_one_run_order_through_a_shuffle_buffer(store, monkeypatch):
+    """The published stream with 4 runs and a buffer of 20 windows: batch b is a function of (seed, b); the runs
+    drawn follow the fixed order one stretch of c·w stream windows after another, smeared back by the buffer."""
+    monkeypatch.setattr(wave_data, "PUBLISHED_BUFFER", 20)
+    monkeypatch.setattr(wave_data, "PUBLISHED_WINDOWS_PER_RUN", 4000)   # c·w = 8 · 4 = 32 stream windows per run
+    data = WaveWindows(store, [0, 1, 2, 3], step=1, horizon=1, graphs=WaveGraphSpec(frames=4, width=5, patch=9))
+    stream = data.published_sampler(16, seed=3)
+    assert stream.batch(5) == data.published_sampler(16, seed=3, first_batch=5).batch(5)
+    assert stream.batch(5) != data.published_sampler(16, seed=4).batch(5)
+    halves = [data.published_sampler(16, seed=3, rank=r, world=2).batch(5) for r in range(2)]
+    assert halves[0] + halves[1] == stream.batch(5)
+    rank_in_order = np.argsort(stream.order)
+    drawn = np.array([i for b in range(64) for i in stream.batch(b)])   # 1,024 windows: 8 passes through 4 runs
+    run = drawn // (len(data.starts) * data.points)
+    # window k of the stream is input window u = k + 19 − J (J the age in the buffer, mean 20), which lies in the
+    # run at order position ⌊(u mod 128) / 32⌋: the newest buffered window's run, or one or two before it
+    newest = ((np.arange(len(drawn)) + 19) % 128) // 32
+    behind = (newest - rank_in_order[run]) % 4
+    assert np.mean(behind == 0) > 0.35 and np.mean(behind <= 1) > 0.8 and np.mean(behind <= 2) > 0.95
+    counts = np.bincount(rank_in_order[run], minlength=4)
+    assert counts.min() > 0.8 * counts.mean()         # every run a quarter of the stream
+    position = drawn % data.points
+    overlaps = np.array([data.position_weights(data.runs[r])[p] == BARRIER_WEIGHT for r, p in zip(run, position)])
+    share = np.mean([(data.position_weights(r) == BARRIER_WEIGHT).mean() for r in data.runs])
+    assert abs(overlaps.mean() - share * BARRIER_WEIGHT / (share * BARRIER_WEIGHT + 1 - share)) < 0.04
+
+
 @pytest.fixture(scope="module")
 def store32(tmp_path_factory):
     path = tmp_path_factory.mktemp("wave") / "tiny32.h5"
