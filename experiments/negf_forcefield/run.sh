@@ -99,4 +99,6 @@ for s in sys.argv[2:]:
   .venv/bin/python $E/dynamics.py --exact $(stores exact) --maps 2.25 2.375 2.5 --out $R/walls \
     --learned "graph=$(commas $(stores graph))" "columns, 3 lengths=$(commas $(stores graph_columns))" \
     | tee $R/walls/dynamics.txt
+  .venv/bin/python $E/wall_front.py --exact $(stores exact) --out $R/walls \
+    --models graph=$P/forcefield_graph.pt "columns, 3 lengths=$P/forcefield_graph_columns.pt"
 fi
