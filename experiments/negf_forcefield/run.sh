@@ -13,8 +13,9 @@ R=$E/results
 MODELS="graph cnn graph_deep graph_columns graph_deep_columns graph_columns_lengths"
 MORE="graph_rows graph_rows_wide mlp mlp_paper"   # scored for accuracy only (a second table and parity_rows_mlp.png)
 SEEDS=${SEEDS:-"2601 2602 2603"}   # held-out sweep seeds, 2601 (sweep.yaml's own) first; more: SEEDS="2601 2602 ..."
-# walls: the wall-velocity ensemble at three biases (2.375 unseen), exact and the two committed force fields,
-# one store per seed; stores already complete are kept, so the ensemble grows with WALL_SEEDS
+# walls: the wall-velocity ensemble at three biases (2.375 unseen), exact, the two committed force fields and the
+# graph model with more wall runs (graph_walls.yaml), one store per seed; stores already complete are kept, so
+# the ensemble grows with WALL_SEEDS
 WALL_SEEDS=${WALL_SEEDS:-$(seq 2604 2703)}
 WALL_BIASES="[2.25,2.375,2.5]"
 stage=${1:-all}
@@ -90,15 +91,20 @@ for s in sys.argv[2:]:
         --set "sweep.bias=$WALL_BIASES" --set trajectories=3 "$@"
     done
   }
+  # the graph model continued with 16 more runs at the wall (needs the data stage's data/negf_forcefield.h5; ~15 min)
+  $G simulate negf --config $E/walls_train.yaml --out data/negf_walls_train.h5
+  [[ -d runs/ff_graph_walls/checkpoints ]] || $G train --config $E/graph_walls.yaml
   walls exact
   walls graph --set force.checkpoint=$P/forcefield_graph.pt
   walls graph_columns --set force.checkpoint=$P/forcefield_graph_columns.pt
+  walls graph_walls --set force.checkpoint=runs/ff_graph_walls
   stores() { for s in $WALL_SEEDS; do printf "data/negf_walls_%s_%s.h5 " $1 $s; done; }
   commas() { local IFS=,; echo "$*"; }
   mkdir -p $R/walls
   .venv/bin/python $E/dynamics.py --exact $(stores exact) --maps 2.25 2.375 2.5 --out $R/walls \
     --learned "graph=$(commas $(stores graph))" "columns, 3 lengths=$(commas $(stores graph_columns))" \
-    | tee $R/walls/dynamics.txt
+    "graph, more wall runs=$(commas $(stores graph_walls))" | tee $R/walls/dynamics.txt
   .venv/bin/python $E/wall_front.py --exact $(stores exact) --out $R/walls \
-    --models graph=$P/forcefield_graph.pt "columns, 3 lengths=$P/forcefield_graph_columns.pt"
+    --models graph=$P/forcefield_graph.pt "columns, 3 lengths=$P/forcefield_graph_columns.pt" \
+    "graph, more wall runs=runs/ff_graph_walls"
 fi

@@ -13,8 +13,8 @@ Q at every record; the wall position x_w(t) is `dynamics.py`'s (the column order
 bulk value, from the gated left electrode), and each site's errors go to the bin of its column's distance x − x_w
 (negative: the metal behind the wall, positive: the insulator ahead of it). Only records with the wall inside the
 middle half of the lattice, where `dynamics.py` fits the velocity, are used. The mean over seeds of each seed's
-mean per bin, with its standard error, per bias and model, goes to wall_front.csv and .json; wall_front.png shows
-the staggered error against the distance at every bias.
+mean per bin, with its standard error, per bias and model, goes to wall_front.csv and .json, with the RMSE of n
+over the same records; wall_front.png shows the staggered error against the distance at every bias.
 
     python experiments/negf_forcefield/wall_front.py --exact data/negf_walls_exact_26{04..61}.h5 \\
         --models graph=experiments/negf_forcefield/pretrained/forcefield_graph.pt \\
@@ -62,9 +62,10 @@ def run_profiles(surrogates: dict, handle, run: int) -> dict:
     for name, surrogate in surrogates.items():
         error = predict(surrogate, Q[inside], float(mu[0]), float(mu[1])) - exact[inside]   # (T', Ly, Lx)
         staggered, uniform = (error * order).mean(1), error.mean(1)                          # column means
-        out[name] = np.stack([np.bincount(bins, staggered[kept], 2 * REACH + 1),
-                              np.bincount(bins, uniform[kept], 2 * REACH + 1),
-                              np.bincount(bins, minlength=2 * REACH + 1).astype(float)])
+        out[name] = (np.stack([np.bincount(bins, staggered[kept], 2 * REACH + 1),
+                               np.bincount(bins, uniform[kept], 2 * REACH + 1),
+                               np.bincount(bins, minlength=2 * REACH + 1).astype(float)]),
+                     np.array([(error ** 2).sum(), error.size]))
     return out
 
 
@@ -78,12 +79,13 @@ def main() -> None:
     began = time.perf_counter()
     surrogates = {name: load_surrogate(path, system="negf")
                   for name, path in (item.split("=", 1) for item in args.models)}
-    per_seed = {}   # (model, bias) → list of per-seed (3, bins) sums
+    per_seed, squares = {}, {}   # (model, bias) → per-seed (3, bins) sums; (sum of squared errors, count)
     for path in args.exact:
         with open_store(path, "negf") as handle:
             for run, bias in enumerate(run_biases(handle, list(range(int(handle["Q"].shape[0]))))):
-                for name, sums in run_profiles(surrogates, handle, run).items():
+                for name, (sums, square) in run_profiles(surrogates, handle, run).items():
                     per_seed.setdefault((name, float(bias)), []).append(sums)
+                    squares[name, float(bias)] = squares.get((name, float(bias)), 0) + square
     distances = np.arange(-REACH, REACH + 1)
     rows = []
     for (name, bias), seeds in per_seed.items():
@@ -102,10 +104,14 @@ def main() -> None:
         writer = csv.DictWriter(fh, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    rmse = {f"{name}, V = {bias:g}": float(np.sqrt(total[0] / total[1])) for (name, bias), total in squares.items()}
     with open(os.path.join(args.out, "wall_front.json"), "w") as fh:
         json.dump({"stores": args.exact, "models": dict(item.split("=", 1) for item in args.models), "reach": REACH,
-                   "device": "CPU, 1 thread", "wall_s": time.perf_counter() - began, "rows": rows}, fh, indent=1)
+                   "rmse_n": rmse, "device": "CPU, 1 thread", "wall_s": time.perf_counter() - began, "rows": rows},
+                  fh, indent=1)
     figure(rows, os.path.join(args.out, "wall_front.png"))
+    for key, value in rmse.items():
+        print(f"RMSE of n, {key}: {value:.4f}")
     for row in rows:
         if abs(row["distance"]) <= 2:
             print(f"{row['model']}, V = {row['bias']:g}, x − x_w = {row['distance']:+d}: staggered "
