@@ -353,8 +353,8 @@ class PublishedStreamSampler(WaveBatchSampler):
 
         u = k + S − 1 − J,   J ~ Geometric(1/S) − 1   (the age of a uniform pick from a full buffer),
 
-    which lies in run order[⌊(u mod c·w·R) / (c·w)⌋]. The mean age, S/(c·w) windows per run, is about 14 runs of
-    the order, and a batch of 128 on the curriculum holds windows of 38 runs on average, the neighbours of the
+    which lies in run order[⌊(u mod c·w·R) / (c·w)⌋]. The buffer's mean age S spans S/(c·w) ≈ 14 runs of the
+    order, and a batch of 128 on the curriculum holds windows of 38 runs on average, the neighbours of the
     stream's position; the stream passes through all runs every c·w·R/128 steps (6,800 for the curriculum's 2,381
     training runs). `WaveBatchSampler` instead draws each batch from 64 runs that change every 250 steps, in a new
     order every cycle. Within a run the start frame and patch position are drawn as there (the published writer

@@ -78,13 +78,17 @@ def test_sampler_is_seeded_split_over_ranks_and_favours_the_barrier(store):
     assert whole.batch(7) != whole.batch(8) and whole.batch(7) != data.batch_sampler(64, seed=4).batch(7)
     halves = [data.batch_sampler(64, seed=3, rank=r, world=2).batch(7) for r in range(2)]
     assert halves[0] + halves[1] == whole.batch(7)
-    drawn = np.array([i for b in range(200) for i in whole.batch(b)])
+    overlaps, expected = barrier_share(data, np.array([i for b in range(200) for i in whole.batch(b)]))
+    assert abs(overlaps - expected) < 0.03
+
+
+def barrier_share(data: WaveWindows, drawn: np.ndarray) -> tuple[float, float]:
+    """The share of the samples `drawn` whose patch overlaps the potential, and the share barrier weighting gives."""
     run, rest = np.divmod(drawn, len(data.starts) * data.points)
     position = rest % data.points
     overlaps = np.array([data.position_weights(data.runs[r])[p] == BARRIER_WEIGHT for r, p in zip(run, position)])
     share = np.mean([(data.position_weights(r) == BARRIER_WEIGHT).mean() for r in data.runs])
-    expected = share * BARRIER_WEIGHT / (share * BARRIER_WEIGHT + 1 - share)
-    assert abs(overlaps.mean() - expected) < 0.03
+    return overlaps.mean(), share * BARRIER_WEIGHT / (share * BARRIER_WEIGHT + 1 - share)
 
 
 def test_published_stream_walks_one_run_order_through_a_shuffle_buffer(store, monkeypatch):
@@ -108,10 +112,8 @@ def test_published_stream_walks_one_run_order_through_a_shuffle_buffer(store, mo
     assert np.mean(behind == 0) > 0.35 and np.mean(behind <= 1) > 0.8 and np.mean(behind <= 2) > 0.95
     counts = np.bincount(rank_in_order[run], minlength=4)
     assert counts.min() > 0.8 * counts.mean()         # every run a quarter of the stream
-    position = drawn % data.points
-    overlaps = np.array([data.position_weights(data.runs[r])[p] == BARRIER_WEIGHT for r, p in zip(run, position)])
-    share = np.mean([(data.position_weights(r) == BARRIER_WEIGHT).mean() for r in data.runs])
-    assert abs(overlaps.mean() - share * BARRIER_WEIGHT / (share * BARRIER_WEIGHT + 1 - share)) < 0.04
+    overlaps, expected = barrier_share(data, drawn)
+    assert abs(overlaps - expected) < 0.04
 
 
 @pytest.fixture(scope="module")
