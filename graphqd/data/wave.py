@@ -34,7 +34,7 @@ ACTIVE_STEPS = 250      # optimiser steps before the active runs change
 # the published window stream (`PublishedStreamSampler`)
 PUBLISHED_FILES = 1000            # tfrecord files the windows were dealt into, round robin
 PUBLISHED_WINDOWS_PER_RUN = 45492  # 446 start frames × 102 patch positions of each run
-PUBLISHED_INTERLEAVE = 8          # files read at a time: tf.data's default, the reading machine's cores (assumed 8)
+PUBLISHED_INTERLEAVE = 4          # files read at a time: the period of the published loss log (published_stream.py)
 PUBLISHED_BUFFER = 5000           # windows in the reader's shuffle buffer
 PUBLISHED_CACHE_RUNS = 160        # runs cached: the buffer reaches back about 14 runs, 0.1 % of draws past 100
 
@@ -353,13 +353,14 @@ class PublishedStreamSampler(WaveBatchSampler):
 
         u = k + S − 1 − J,   J ~ Geometric(1/S) − 1   (the age of a uniform pick from a full buffer),
 
-    which lies in run order[⌊(u mod c·w·R) / (c·w)⌋]. The buffer's mean age S spans S/(c·w) ≈ 14 runs of the
-    order, and a batch of 128 on the curriculum holds windows of 38 runs on average, the neighbours of the
-    stream's position; the stream passes through all runs every c·w·R/128 steps (6,800 for the curriculum's 2,381
-    training runs). `WaveBatchSampler` instead draws each batch from 64 runs that change every 250 steps, in a new
-    order every cycle. Within a run the start frame and patch position are drawn as there (the published writer
-    drew 90 % of the start frames of a run and 10 % of its positions without replacement, barrier patches 50× as
-    likely).
+    which lies in run order[⌊(u mod c·w·R) / (c·w)⌋]. The reader's c is not in the published code (tf.data chose
+    it); the published run's loss log fixes it: its 1000-step means repeat every 3,762 steps, c·w·R/128 for c =
+    4.000 and its R = 2,646 runs (`experiments/wave_emulator/published_stream.py`). The buffer's mean age S then
+    spans S/(c·w) ≈ 27 runs of the order; the stream passes through all runs every c·w·R/128 steps (3,400 for the
+    curriculum's 2,381 training runs). `WaveBatchSampler` instead draws each batch from 64 runs that change every
+    250 steps, in a new order every cycle. Within a run the start frame and patch position are drawn as there (the
+    published writer drew 90 % of the start frames of a run and 10 % of its positions without replacement, barrier
+    patches 50× as likely).
     """
 
     def __init__(self, dataset: WaveWindows, global_batch: int, seed: int, rank: int = 0, world: int = 1,

@@ -95,6 +95,7 @@ def test_published_stream_walks_one_run_order_through_a_shuffle_buffer(store, mo
     """The published stream with 4 runs and a buffer of 20 windows: batch b is a function of (seed, b); the runs
     drawn follow the fixed order one stretch of c·w stream windows after another, smeared back by the buffer."""
     monkeypatch.setattr(wave_data, "PUBLISHED_BUFFER", 20)
+    monkeypatch.setattr(wave_data, "PUBLISHED_INTERLEAVE", 8)
     monkeypatch.setattr(wave_data, "PUBLISHED_WINDOWS_PER_RUN", 4000)   # c·w = 8 · 4 = 32 stream windows per run
     data = WaveWindows(store, [0, 1, 2, 3], step=1, horizon=1, graphs=WaveGraphSpec(frames=4, width=5, patch=9))
     stream = data.published_sampler(16, seed=3)
