@@ -378,6 +378,6 @@ class PublishedStreamSampler(WaveBatchSampler):
         chosen = self.order[np.minimum((stream % (self.per_run * runs)) // self.per_run, runs - 1).astype(np.int64)]
         starts = rng.integers(0, len(self.dataset.starts), size)
         draws = rng.random(size)
-        positions = np.array([np.searchsorted(self._position_cdf(int(r)), d, side="right")
-                              for r, d in zip(chosen, draws)])
-        return self._indices(chosen, starts, positions)
+        runs_drawn, slot = np.unique(chosen, return_inverse=True)
+        cdf = np.stack([self._position_cdf(int(r)) for r in runs_drawn])
+        return self._indices(chosen, starts, (cdf[slot] <= draws[:, None]).sum(1))   # searchsorted, side="right"
