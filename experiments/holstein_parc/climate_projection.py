@@ -60,7 +60,8 @@ def energy_terms(d: dict, params, burn_in: int) -> dict:
     if params.boundary != "periodic":
         bonds = bonds[..., :-1]
     terms = {"hopping": -2 * params.hopping * bonds.sum(-1), "coupling": -params.g * ((n - 0.5) * Q).sum(-1),
-             "phonon_kinetic": (P ** 2).sum(-1) / (2 * params.mass), "phonon_potential": params.stiffness * (Q ** 2).sum(-1) / 2}
+             "phonon_kinetic": (P ** 2).sum(-1) / (2 * params.mass),
+             "phonon_potential": params.stiffness * (Q ** 2).sum(-1) / 2}
     return {k: float(v.mean() / L) for k, v in terms.items()}
 
 
@@ -89,13 +90,19 @@ def main() -> None:
     ap.add_argument("--rollout", action="append", required=True, metavar="NAME=PATH")
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--reference", help="a second exact store, same size, other seed: the score of a statistically "
-                                        "perfect surrogate against the same truth (the floor at the full ensemble size)")
+                                        "perfect surrogate against the same truth (the floor at the full ensemble "
+                                        "size)")
     ap.add_argument("--burn-in", type=int, default=1000, help="statistics use rollout steps >= this")
     ap.add_argument("--max-lag", type=int, default=250)
     ap.add_argument("--device-note", default="CPU, 1 thread")
+    ap.add_argument("--plot", nargs="+", metavar="NAME", help="the rollouts drawn in the figure (default: all; every "
+                                                              "rollout is in the CSV and JSON)")
     args = ap.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     rollouts = dict(r.split("=", 1) for r in args.rollout)
+    unknown = set(args.plot or ()) - set(rollouts)
+    if unknown:
+        raise SystemExit(f"--plot {sorted(unknown)}: not among the --rollout names {list(rollouts)}")
 
     truth = load(args.truth)
     params, dt, b = params_of(truth["attrs"]), float(truth["attrs"]["dt"]), args.burn_in
@@ -171,7 +178,9 @@ def main() -> None:
                "models": {k: {kk: vv for kk, vv in v.items() if not kk.endswith("_curve")} for k, v in results.items()}}
     with open(os.path.join(args.out_dir, "climate_projection.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    figure(os.path.join(args.out_dir, "climate_projection.png"), truth, C_truth, curves, results, marginals, b, dt,
+    drawn = args.plot or list(rollouts)
+    figure(os.path.join(args.out_dir, "climate_projection.png"), truth, C_truth,
+           {k: curves[k] for k in drawn}, {k: results[k] for k in drawn}, {k: marginals[k] for k in drawn}, b, dt,
            truth_spec, float(truth_inv["energy_per_site"].mean()))
 
 

@@ -89,6 +89,8 @@ if [[ $stage == climate ]]; then
       args+=(--rollout "$m, energy through rho=$run/rollout_climate_erho.h5")
     fi
   done
+  # the figure draws a handful of these (PLOT, ";"-separated rollout names); the CSV and JSON have them all
+  IFS=';' read -ra drawn <<< "${PLOT:-strang_graph_long2;strang_graph_long2, projected;strang_graph_long2, energy through rho;strang_graph, energy through rho}"
   $PY $HERE/climate_projection.py --truth data/deep_climate.h5 --reference data/deep_climate_b.h5 "${args[@]}" \
-    --out-dir $RES
+    --out-dir $RES --plot "${drawn[@]}"
 fi
