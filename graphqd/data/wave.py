@@ -319,11 +319,14 @@ class WaveBatchSampler(torch.utils.data.Sampler):
         active, cdf = self._phase(b // ACTIVE_STEPS)
         rng = np.random.default_rng([self.seed, 1_000_003, b])
         slot = rng.integers(0, len(active), self.global_batch)
-        chosen = active[slot]
-        starts = rng.integers(0, len(self.dataset.starts), self.global_batch)
-        draws = rng.random(self.global_batch)
-        positions = (cdf[slot] <= draws[:, None]).sum(1)                                # searchsorted, side="right"
-        return self._indices(chosen, starts, positions)
+        return self._windows(rng, active[slot], cdf[slot])
+
+    def _windows(self, rng: np.random.Generator, chosen: np.ndarray, cdf: np.ndarray) -> list[int]:
+        """This rank's indices of one window of each run slot in `chosen`, (cdf: their patch-position CDFs, one row
+        each): a uniform start frame and a barrier-weighted patch position."""
+        starts = rng.integers(0, len(self.dataset.starts), len(chosen))
+        draws = rng.random(len(chosen))
+        return self._indices(chosen, starts, (cdf <= draws[:, None]).sum(1))           # searchsorted, side="right"
 
     def _indices(self, runs: np.ndarray, starts: np.ndarray, positions: np.ndarray) -> list[int]:
         """This rank's slice of the sample indices of (run slot, start, patch position) triples."""
@@ -376,8 +379,5 @@ class PublishedStreamSampler(WaveBatchSampler):
         age = rng.geometric(1.0 / PUBLISHED_BUFFER, size) - 1
         stream = np.maximum(b * size + np.arange(size) + PUBLISHED_BUFFER - 1 - age, 0)
         chosen = self.order[np.minimum((stream % (self.per_run * runs)) // self.per_run, runs - 1).astype(np.int64)]
-        starts = rng.integers(0, len(self.dataset.starts), size)
-        draws = rng.random(size)
         runs_drawn, slot = np.unique(chosen, return_inverse=True)
-        cdf = np.stack([self._position_cdf(int(r)) for r in runs_drawn])
-        return self._indices(chosen, starts, (cdf[slot] <= draws[:, None]).sum(1))   # searchsorted, side="right"
+        return self._windows(rng, chosen, np.stack([self._position_cdf(int(r)) for r in runs_drawn])[slot])
