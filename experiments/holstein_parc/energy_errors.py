@@ -1,6 +1,6 @@
 """Issue 6, experiment 7: where a surrogate's energy error comes from — its ρ update or its (Q, P) update.
 
-The exact Ehrenfest step conserves E(Q, P, ρ) (`graphqd.evaluate.energy_shell`). For stored exact pairs
+The exact Ehrenfest step conserves E(Q, P, ρ) (`graphqd.runtime.energy_shell`). For stored exact pairs
 (u_t, u_t+1) the one-step energy error of a surrogate, E(û_t+1) − E(u_t), is split into
 
     ρ part:       E(Q_t, P_t, ρ̂_t+1) − E(Q_t, P_t, ρ_t+1)   (the model's ρ against the exact ρ, lattice fixed),
@@ -26,7 +26,7 @@ import torch
 
 from graphqd import keys as K
 from graphqd.graphs.holstein import dense_to_band, graph_batch
-from graphqd.evaluate.energy_shell import EnergyShell
+from graphqd.runtime.energy_shell import EnergyShell
 from graphqd.runtime.surrogate import load_surrogate, surrogate_samples
 from sweep_common import device_name
 from deep_quench import params_of

@@ -9,7 +9,7 @@ rmse_total of the truth from its pooled mean state); autocorr_maxdiff {phi_Q, ph
 rollout, also divided by std(Q)); energy_drift and trace_drift (mean over runs of
 max_t |E(t) − E(0)|/L and |Tr ρ(t) − Tr ρ(0)|; the truth's in *_truth); hermiticity_error;
 parameter_count; data; checkpoint; conserve. ρ errors count the band entries the model predicts.
-With `conserve` the rollouts are projected onto those invariants (`graphqd.evaluate.conservation`).
+With `conserve` the rollouts are projected onto those invariants (`graphqd.runtime.conservation`).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from graphqd import keys as K
 from graphqd.data.holstein import HolsteinWindows
 from graphqd.errors import GraphqdError
 from graphqd.evaluate import metrics
-from graphqd.evaluate.conservation import INVARIANTS, invariant_projection
+from graphqd.runtime.conservation import INVARIANTS, invariant_projection
 from graphqd.graphs.holstein import band_to_dense
 from graphqd.physics import holstein
 from graphqd.runtime.rollout import rollout

@@ -13,7 +13,7 @@ d(i, j) > band_radius are not modelled), or with `rho="band"` only that band
 (`graphqd.data.density_band`: at L = 1024 a 2,500-step run takes 0.2 GB instead of 21 GB). Runs are written in
 blocks and the file is resumable like `simulate`'s. `conserve` names invariants of the exact
 dynamics that each new state is projected back onto, per chain: "spectrum" (the eigenvalues of
-ρ) and then "energy" (`graphqd.evaluate.conservation`).
+ρ) and then "energy" (`graphqd.runtime.conservation`).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from graphqd.data.recipes import holstein as recipe
 from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR, check_radius
 from graphqd.data.store import StoreWriter
 from graphqd.errors import GraphqdError
-from graphqd.evaluate.conservation import INVARIANTS, invariant_projection
+from graphqd.runtime.conservation import INVARIANTS, invariant_projection
 from graphqd.graphs.holstein import band_to_dense, band_to_rows, dense_to_band, graph_batch
 from graphqd.physics import holstein
 from graphqd.runtime.rollout import rollout

@@ -56,6 +56,10 @@ SECTIONS = {
         "curriculum": Field("ints", [0], minimum=0, doc="optimiser step at which each rollout length starts"),
         "input_noise": Field("float", 0.0, minimum=0.0, doc="std of noise on the input state, in units of the std "
                              "of one step's increment"),
+        "conserve": Field("strs", [], doc="Holstein: invariants projected onto after every step of the training "
+                          "and validation rollouts, as by 'graphqd rollout --conserve' (e.g. [purity-band, "
+                          "energy-band]), kept at their values in the stored first state; the loss sees through "
+                          "the projections"),
         "rate_weight": Field("float", 1.0, minimum=0.0, doc="weight of the derivative loss (models returning rates)"),
         "loss_units": Field("str", "normalized", choices=["normalized", "raw"],
                             doc="normalized: errors in units of the std of one step's increment (and of du/dt); "

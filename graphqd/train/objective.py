@@ -4,7 +4,9 @@ and a derivative term for models that estimate du/dt (PARC, Eq. (11) of arXiv 24
     L = (1/H) Σ_h Σ_key mean[((û_h − u_h)/σ_Δ,key)²]
       + w_rate (1/H) Σ_h Σ_key mean[((F(û_{h−1}) − du/dt|_{h−1})/σ_rate,key)²]
 
-û_0 = u_0 + ε, ε ~ N(0, (noise·σ_Δ,key)²); û_h = model(û_{h−1}); σ_Δ the std of the one-step
+û_0 = u_0 + ε, ε ~ N(0, (noise·σ_Δ,key)²); û_h = model(û_{h−1}), or c(model(û_{h−1})) with a constraint c
+that projects every step onto invariants of the stored u_0 (`constraint_for`, Holstein's `train.conserve`:
+the loss then sees through the projections the rollouts run with); σ_Δ the std of the one-step
 increment and σ_rate that of du/dt on the training split; u_h is the dataset's `state_at(batch, h)`,
 and both are compared where the dataset's `scored` says (for a state that carries its input history,
 the wave emulators', the newest frame only).
@@ -46,8 +48,9 @@ def squared_error(error: Tensor, weight: Tensor | None) -> Tensor:
 
 class RolloutObjective(nn.Module):
     def __init__(self, model: nn.Module, state_keys: tuple, rate_weight: float = 1.0, state_at=None,
-                 checkpoint_steps: bool = False, raw_units: bool = False, scored=None):
+                 checkpoint_steps: bool = False, raw_units: bool = False, scored=None, constraint_for=None):
         super().__init__()
+        self.constraint_for = constraint_for
         self.scored = scored or (lambda state: state)
         self.raw_units = bool(raw_units)
         self.checkpoint_steps = bool(checkpoint_steps)
@@ -64,12 +67,15 @@ class RolloutObjective(nn.Module):
             state = {key: value + noise[key] * norm._shaped(key, "step_std", value) for key, value in state.items()}
         has_rates = rate_key(self.state_keys[0]) in batch
         midpoint = getattr(self.model, "rate_label", "start") == "midpoint"
+        constraint = self.constraint_for(batch, self.state_at(batch, 0)) if self.constraint_for else None
         terms: dict[str, Tensor] = {}
         for h in range(1, length + 1):
             if self.checkpoint_steps and torch.is_grad_enabled():
                 out = checkpoint(self.model, batch, state, use_reentrant=False)
             else:
                 out = self.model(batch, state)
+            if constraint is not None:
+                out = dict(out, **constraint({key: out[key] for key in self.state_keys}))
             predicted, target = self.scored(out), self.scored(self.state_at(batch, h))
             for key in self.state_keys:
                 scale = 1.0 if self.raw_units else norm._shaped(key, "step_std", predicted[key])

@@ -32,6 +32,7 @@ from graphqd.errors import ConfigError, GraphqdError
 from graphqd.models.normalization import Normalization
 from graphqd.models.registry import build_model, model_class, validate_model_section
 from graphqd.runtime import checkpoint as ckpt
+from graphqd.runtime import conservation
 from graphqd.runtime.rollout import rollout
 from graphqd.runtime.systems import dataset_class, dataset_for, run_counts, store_paths
 from graphqd.train import distributed
@@ -134,19 +135,32 @@ def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
     return initial
 
 
+def constraint_maker(config: dict, dataset):
+    """make(batch, initial) -> constraint of `train.conserve` for the dataset's chains, or None."""
+    conserve = config["train"]["conserve"]
+    if not conserve:
+        return None
+    member = dataset.members[0] if hasattr(dataset, "members") else dataset
+    return conservation.batch_projection(tuple(conserve), member.params, member.graphs)
+
+
 class Validator:
-    """Rollouts from t = 0 of validation trajectories against the stored ones."""
+    """Rollouts from t = 0 of validation trajectories against the stored ones (with `train.conserve`'s
+    projections)."""
 
     def __init__(self, config: dict, runs: list[int], device: torch.device):
         self.dataset = dataset_for(config, runs, 1, rates=False)
         frames = self.dataset.num_frames
         self.steps = min(config["log"]["val_rollout_steps"], (frames - 1) // self.dataset.step)
         self.batch = Batch.from_data_list(self.dataset.validation_samples(runs, self.steps)).to(device)
+        self.constraint_for = constraint_maker(config, self.dataset)
 
     def __call__(self, model) -> tuple[list[float], list[dict]]:
         was_training = model.training
         model.eval()
-        states = rollout(model, self.batch, self.dataset.state_at(self.batch, 0), self.steps)
+        initial = self.dataset.state_at(self.batch, 0)
+        constraint = self.constraint_for(self.batch, initial) if self.constraint_for else None
+        states = rollout(model, self.batch, initial, self.steps, constraint=constraint)
         model.train(was_training)
         curve = [float(self.dataset.error(states[h], self.dataset.state_at(self.batch, h), self.batch)["total"].mean())
                  for h in range(1, self.steps + 1)]
@@ -196,6 +210,11 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         raise ConfigError(f"config key 'data.order' is 'published', the published wave emulator's window stream, "
                           f"which needs one wave store; data.path holds {system} data"
                           + (" and data.extra_paths is set" if config["data"]["extra_paths"] else ""))
+    if config["train"]["conserve"]:
+        if system != "holstein":
+            raise ConfigError(f"config key 'train.conserve' projects Holstein rollouts; data.path holds {system} "
+                              f"data: leave it empty")
+        conservation.check(config["train"]["conserve"], "train.conserve")
     config, run_dir, checkpoint = _prepare_run_dir(config, resume, processes)
     device, seed = processes.device, config["train"]["seed"]
     splits = data_splits(config)
@@ -211,7 +230,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     model = build_model(config["model"], normalization).to(device)
     objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"], train_set.state_at,
                                  config["train"]["checkpoint_steps"], config["train"]["loss_units"] == "raw",
-                                 train_set.scored)
+                                 train_set.scored, constraint_maker(config, train_set))
     if config["train"]["compile"]:
         objective.model = torch.compile(model)
     wrapped = DistributedDataParallel(objective) if processes.active else objective

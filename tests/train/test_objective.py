@@ -32,3 +32,18 @@ def test_loss_is_the_mse_in_the_units_asked_for(raw):
     expected = sum(((h * offset / scale) ** 2).mean() for h in (1, 2)) / 2
     torch.testing.assert_close(loss, expected)
     torch.testing.assert_close(terms["loss_u"], expected)
+
+
+def test_a_constraint_acts_after_every_step_and_feeds_the_next():
+    """With c(u) = u − c/2 after every step of u → u + c, the rollout moves by c/2 per step, and the loss sees it."""
+    frames = torch.zeros(5, 4, 2)
+    offset = torch.tensor([0.3, -0.2])
+    made = []
+
+    def constraint_for(batch, initial):
+        made.append(initial["u"])
+        return lambda state: {"u": state["u"] - offset / 2}
+    objective = RolloutObjective(Drift(offset), ("u",), raw_units=True, constraint_for=constraint_for)
+    loss, _ = objective({"u": frames}, 3)
+    torch.testing.assert_close(loss, sum(((h * offset / 2) ** 2).mean() for h in (1, 2, 3)) / 3)
+    assert len(made) == 1 and torch.equal(made[0], frames[:, 0])

@@ -112,6 +112,35 @@ def test_config_errors(store, tmp_path):
     config = base_config(store, tmp_path / "bad", curriculum=[0, 4, 8])
     with pytest.raises(ConfigError, match="train.curriculum"):
         train(config)
+    with pytest.raises(Exception, match="train.conserve energy and train.conserve energy-band"):
+        train(base_config(store, tmp_path / "bad", conserve=["energy", "energy-band"]))
+    assert not (tmp_path / "bad").exists()
+
+
+def test_training_through_the_rollout_constraints(store, tmp_path):
+    """train.conserve: the training rollouts are projected after every step (the loss stays finite) and the
+    validation rollouts are those of `graphqd rollout --conserve` with the same invariants."""
+    config = base_config(store, tmp_path / "run", steps=4, conserve=["purity-band", "energy-band"])
+    config["log"].update(val_every=4, figures=False)
+    result = train(config)
+    assert result.step == 4 and all(np.isfinite(list(result.losses.values())))
+    from graphqd.runtime.conservation import invariant_projection
+    from graphqd.runtime.rollout import rollout
+    from graphqd.runtime.surrogate import load_surrogate
+    from graphqd.train.config import resolve
+    from graphqd.train.trainer import Validator, data_splits
+    resolved = resolve(config)
+    validator = Validator(resolved, data_splits(resolved)["val"], torch.device("cpu"))
+    model = load_surrogate(str(tmp_path / "run")).model
+    _, states = validator(model)
+    dataset = validator.dataset
+    initial = dataset.state_at(validator.batch, 0)
+    constraint = invariant_projection(("purity-band", "energy-band"), dataset.params, dataset.graphs)(initial)
+    expected = rollout(model, validator.batch, initial, validator.steps, constraint=constraint)
+    bare = rollout(model, validator.batch, initial, validator.steps)
+    for key in initial:
+        torch.testing.assert_close(states[-1][key], expected[-1][key], rtol=0, atol=0)
+    assert not torch.allclose(states[-1]["rho"], bare[-1]["rho"])
 
 
 def test_export_model_and_fine_tune(store, tmp_path):

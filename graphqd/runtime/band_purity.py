@@ -5,9 +5,9 @@ never change. The deep quench starts from the half-filled Fermi sea of a ring, w
 are 0 and 1, and ½ for the two orbitals at the Fermi level when L is divisible by 4 (an open shell:
 Tr ρ² = L/2 − ½). A learned ρ step does not keep them: on long chains the deep-quench surrogates
 drive ρ_ii far outside [0, 1] within a few hundred steps, and any energy projection then trades
-unphysical electronic energy against the lattice. `graphqd.evaluate.isospectral` restores the
+unphysical electronic energy against the lattice. `graphqd.runtime.isospectral` restores the
 spectrum exactly but needs the whole matrix. Here each step applies one purification with the
-products truncated to the model's band (`graphqd.evaluate.band_algebra`). In σ = 2ρ − 1, whose
+products truncated to the model's band (`graphqd.runtime.band_algebra`). In σ = 2ρ − 1, whose
 eigenvalues should be −1, 0 and 1,
 
     σ ← σ − α f(σ)/6,   f(σ) = σ(σ² − 1)(4σ² − 1) = 4σ⁵ − 5σ³ + σ,
@@ -36,7 +36,7 @@ from __future__ import annotations
 import torch
 
 from graphqd import keys as K
-from graphqd.evaluate import band_algebra
+from graphqd.runtime import band_algebra
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_rows, graph_fields, rows_to_band
 
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from graphqd.evaluate import band_algebra
+from graphqd.runtime import band_algebra
 from graphqd.physics import holstein
 
 

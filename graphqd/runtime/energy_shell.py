@@ -34,8 +34,8 @@ import torch
 
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
-from graphqd.evaluate import band_algebra
-from graphqd.evaluate.isospectral import Isospectral
+from graphqd.runtime import band_algebra
+from graphqd.runtime.isospectral import Isospectral
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_rows, dense_to_band, graph_fields, rows_to_band
 from graphqd.physics import holstein
 from graphqd.physics.lattice import neighbour_table
@@ -138,7 +138,7 @@ class ElectronicShell:
     the rotation angle ‖sA‖_F is capped at `max_angle` per 8 sites (`MAX_ANGLE_8`). Where ρ nearly
     commutes with h (‖A‖ ≈ 0, as right after a quench from the ground state) no small rotation reaches
     the shell; what is left is moved through (Q, P) by `EnergyShell.project`. Dense, O(L³) per chain, so
-    it needs the whole density matrix in the band, like `graphqd.evaluate.isospectral`.
+    it needs the whole density matrix in the band, like `graphqd.runtime.isospectral`.
     """
 
     def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, newton_steps: int = 2,
@@ -188,7 +188,7 @@ class BandElectronicShell:
 
     `ElectronicShell` rotates the whole ρ; on a long chain a banded model carries only ρ_ij with
     d(i, j) ≤ r. Here the same double-bracket rotation ρ(s) = e^{sA} ρ e^{−sA}, A = [ρ, h], is taken to
-    second order in s, every product truncated to the band (`graphqd.evaluate.band_algebra`):
+    second order in s, every product truncated to the band (`graphqd.runtime.band_algebra`):
 
         ρ(s) = ρ + s D + ½ s² D₂,   D = [A, ρ]_r,   D₂ = [A, D]_r,
 

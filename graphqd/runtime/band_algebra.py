@@ -14,7 +14,7 @@ product Z = XY has entries
 so each slot a of X multiplies the rows of Y shifted by a (a `roll` along the sites); Z is
 kept up to the radius the caller asks for (`radius`), the band truncation of the exact
 product. Tr(XY) = Σ_i Σ_a X_{i, i+a} Y_{i+a, i}. Used by the band-local projections of
-`graphqd.evaluate.energy_shell`, which must not build L × L matrices.
+`graphqd.runtime.energy_shell`, which must not build L × L matrices.
 
 Shapes: rows (..., L, 2r + 1) complex, sites on dim −2.
 """

@@ -4,7 +4,7 @@ import torch
 
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
-from graphqd.evaluate.isospectral import Isospectral
+from graphqd.runtime.isospectral import Isospectral
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
 from graphqd.physics import holstein
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from graphqd import keys as K
-from graphqd.evaluate.band_purity import BandPurity
-from graphqd.evaluate.conservation import invariant_projection
+from graphqd.runtime.band_purity import BandPurity
+from graphqd.runtime.conservation import invariant_projection
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
 from graphqd.physics import holstein
 from graphqd.runtime.rollout import rollout
