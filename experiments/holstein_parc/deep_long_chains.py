@@ -8,7 +8,10 @@ steps --burn-in … end, pooled over runs:
   φ_ρ = (1/L) Σ (−1)^i ρ_ii (acceptance ≤ 0.1);
 * the Wasserstein-1 distance of the Q marginal over std(Q) (≤ 0.1) and the polaron fraction |Q_i| > 1
   (within 0.03 of exact);
-* the energy drift per site, max_t |E(t) − E(0)|/L, worst run (≤ 0.05 over 10,000 steps), and the trace drift.
+* the energy drift per site, max_t |E(t) − E(0)|/L, worst run (≤ 0.05 over 10,000 steps), and the trace drift;
+* where the energy sits: the lattice kinetic energy per site ⟨P²⟩/2m and the 10 % quantile of ρ_ii, of the
+  rollouts and of the truth (a surrogate whose polarons bind too strongly empties sites too far and heats the
+  lattice at the same total energy).
 
 The energy needs only Q, P, ρ_ii and the bonds ρ_{i,i+1} (DESIGN §3.1), so the whole statistic reads the
 band (`rho_band`) without building L × L matrices; stores are read one run at a time. --reference, a second
@@ -87,11 +90,19 @@ def climate(pred: dict, truth: dict, burn_in: int, max_lag: int) -> dict:
     trace = pred["n"][:, :T].sum(-1)
     finite = bool(np.isfinite(pred["Q"]).all() and np.isfinite(pred["n"]).all())
     q_pred, q_true = pred["Q"][:, burn_in:T], truth["Q"][:, burn_in:T]
+
+    def kinetic(d):  # mean lattice kinetic energy per site, P²/2m
+        return float((d["P"][:, burn_in:T].astype(np.float64) ** 2).mean() / (2 * d["params"]["mass"]))
+
+    def low_occupation(d):  # 10 % quantile of ρ_ii: how close the emptied sites come to 0
+        return float(np.quantile(d["n"][:, burn_in:T], 0.1))
     return {"runs": int(pred["Q"].shape[0]), "steps": T - 1, "finite": finite,
             "autocorr_maxdiff": {k: float(np.abs(C[k] - C_truth[k]).max()) for k in C},
             "wasserstein_Q_over_std": float(metrics.wasserstein1(q_pred, q_true) / q_true.std()),
             "polaron_fraction": float((np.abs(q_pred) > 1).mean()),
             "polaron_fraction_exact": float((np.abs(q_true) > 1).mean()),
+            "lattice_kinetic_per_site": kinetic(pred), "lattice_kinetic_per_site_exact": kinetic(truth),
+            "occupation_q10": low_occupation(pred), "occupation_q10_exact": low_occupation(truth),
             "energy_drift_per_site": float(np.abs(E - E[:, :1]).max()),
             "energy_per_site_start_end": [float(E[:, 0].mean()), float(E[:, -1].mean())],
             "trace_drift": float(np.abs(trace - trace[:, :1]).max()),
@@ -142,11 +153,14 @@ def main() -> None:
                           conserve=pred["conserve"])
         if name in args.plot:
             plotted[name] = {"Q": pred["Q"], "n": pred["n"]}
-    print(f"{'':34s} {'C phi_Q':>8s} {'C phi_rho':>9s} {'W1/std':>7s} {'polaron':>8s} {'(exact)':>8s} {'E drift':>8s}")
+    print(f"{'':34s} {'C phi_Q':>8s} {'C phi_rho':>9s} {'W1/std':>7s} {'polaron':>8s} {'(exact)':>8s} {'E drift':>8s}"
+          f" {'P2/2m':>6s} {'(exact)':>7s} {'n q10':>6s} {'(exact)':>7s}")
     for name, r in rows.items():
         c = r["autocorr_maxdiff"]
         print(f"{name:34s} {c['phi_Q']:8.3f} {c['phi_rho']:9.3f} {r['wasserstein_Q_over_std']:7.3f} "
-              f"{r['polaron_fraction']:8.3f} {r['polaron_fraction_exact']:8.3f} {r['energy_drift_per_site']:8.3g}"
+              f"{r['polaron_fraction']:8.3f} {r['polaron_fraction_exact']:8.3f} {r['energy_drift_per_site']:8.3g} "
+              f"{r['lattice_kinetic_per_site']:6.3f} {r['lattice_kinetic_per_site_exact']:7.3f} "
+              f"{r['occupation_q10']:6.3f} {r['occupation_q10_exact']:7.3f}"
               + ("" if r["finite"] else "  (not finite)"))
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, f"deep_long_chains_{args.tag}.json"), "w") as f:
