@@ -36,9 +36,9 @@ import torch
 from graphqd import keys as K
 from graphqd.data.density_band import BAND, RADIUS_ATTR, to_band
 from graphqd.data.holstein import params_of_store
-from graphqd.runtime.conservation import INVARIANTS, invariant_projection
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
 from graphqd.physics import holstein, holstein_band
+from graphqd.runtime.conservation import INVARIANTS, invariant_projection
 
 from band_truncation import band_mask  # this folder
 

@@ -13,8 +13,8 @@ import sys
 
 from graphqd.bench.common import write_json
 from graphqd.data.recipes.common import resolve_device
-from graphqd.runtime import conservation
 from graphqd.errors import GraphqdError
+from graphqd.runtime import conservation
 from graphqd.runtime import systems
 from graphqd.runtime.surrogate import load_surrogate
 

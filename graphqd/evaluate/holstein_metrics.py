@@ -23,9 +23,9 @@ from graphqd import keys as K
 from graphqd.data.holstein import HolsteinWindows
 from graphqd.errors import GraphqdError
 from graphqd.evaluate import metrics
-from graphqd.runtime.conservation import INVARIANTS, invariant_projection
 from graphqd.graphs.holstein import band_to_dense
 from graphqd.physics import holstein
+from graphqd.runtime.conservation import INVARIANTS, invariant_projection
 from graphqd.runtime.rollout import rollout
 from graphqd.runtime.surrogate import Surrogate, surrogate_samples
 

@@ -25,13 +25,13 @@ import yaml
 
 from graphqd import config as cfg
 from graphqd import keys as K
-from graphqd.data.recipes import holstein as recipe
 from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR, check_radius
+from graphqd.data.recipes import holstein as recipe
 from graphqd.data.store import StoreWriter
 from graphqd.errors import GraphqdError
-from graphqd.runtime.conservation import INVARIANTS, invariant_projection
 from graphqd.graphs.holstein import band_to_dense, band_to_rows, dense_to_band, graph_batch
 from graphqd.physics import holstein
+from graphqd.runtime.conservation import INVARIANTS, invariant_projection
 from graphqd.runtime.rollout import rollout
 from graphqd.runtime.surrogate import Surrogate, surrogate_samples
 

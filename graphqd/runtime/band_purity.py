@@ -36,8 +36,8 @@ from __future__ import annotations
 import torch
 
 from graphqd import keys as K
-from graphqd.runtime import band_algebra
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_rows, graph_fields, rows_to_band
+from graphqd.runtime import band_algebra
 
 
 class BandPurity:

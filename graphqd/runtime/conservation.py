@@ -20,11 +20,11 @@ import torch
 
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
+from graphqd.graphs.holstein import graph_fields
+from graphqd.physics import holstein
 from graphqd.runtime.band_purity import BandPurity
 from graphqd.runtime.energy_shell import BandElectronicShell, ElectronicShell, EnergyShell
 from graphqd.runtime.isospectral import Isospectral
-from graphqd.graphs.holstein import graph_fields
-from graphqd.physics import holstein
 
 INVARIANTS = ("spectrum", "purity-band", "energy", "energy-rho", "energy-band")  # in the order they are projected onto
 HELP = ("'spectrum' (eigenvalues of rho; whole-matrix band only), 'purity-band' (half a purification step "

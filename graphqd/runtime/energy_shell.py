@@ -34,11 +34,11 @@ import torch
 
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
-from graphqd.runtime import band_algebra
-from graphqd.runtime.isospectral import Isospectral
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_rows, dense_to_band, graph_fields, rows_to_band
 from graphqd.physics import holstein
 from graphqd.physics.lattice import neighbour_table
+from graphqd.runtime import band_algebra
+from graphqd.runtime.isospectral import Isospectral
 
 # The cap on the rotation angle ‖sA‖_F of the electronic shells, per chain of 8 sites (where it was chosen);
 # ‖sA‖²_F sums over the sites, so a chain of L sites gets MAX_ANGLE_8·√(L/8): each site rotates as far on any length.

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from graphqd.runtime import band_algebra
 from graphqd.physics import holstein
+from graphqd.runtime import band_algebra
 
 
 def _rows(X: torch.Tensor, radius: int, periodic: bool) -> torch.Tensor:

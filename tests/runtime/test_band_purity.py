@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from graphqd import keys as K
-from graphqd.runtime.band_purity import BandPurity
-from graphqd.runtime.conservation import invariant_projection
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
 from graphqd.physics import holstein
+from graphqd.runtime.band_purity import BandPurity
+from graphqd.runtime.conservation import invariant_projection
 from graphqd.runtime.rollout import rollout
 
 

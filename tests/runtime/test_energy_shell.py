@@ -5,11 +5,11 @@ import torch
 
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
+from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
+from graphqd.physics import holstein
 from graphqd.runtime.conservation import invariant_projection
 from graphqd.runtime.energy_shell import (MAX_ANGLE_8, BandElectronicShell, ElectronicShell, EnergyShell,
                                            _rotation_step)
-from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
-from graphqd.physics import holstein
 from graphqd.runtime.rollout import rollout
 
 

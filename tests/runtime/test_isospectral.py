@@ -4,9 +4,9 @@ import torch
 
 from graphqd import keys as K
 from graphqd.errors import GraphqdError
-from graphqd.runtime.isospectral import Isospectral
 from graphqd.graphs.holstein import HolsteinGraphSpec, band_to_dense, dense_to_band
 from graphqd.physics import holstein
+from graphqd.runtime.isospectral import Isospectral
 
 
 def _band(rho: torch.Tensor, spec: HolsteinGraphSpec) -> dict:
