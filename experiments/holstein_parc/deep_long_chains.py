@@ -18,8 +18,8 @@ band (`rho_band`) without building L × L matrices; stores are read one run at a
 exact ensemble of the same size and recipe with another seed, gives what a statistically perfect surrogate
 scores (the sampling floor).
 
-Writes deep_long_chains_<tag>.json and a figure deep_long_chains_<tag>.png (C(τ) of φ_Q and the Q marginal of the
-truth and of the rollouts) to --out-dir and prints a table.
+Writes deep_long_chains_<tag>.json and a figure deep_long_chains_<tag>.png (C(τ) of φ_Q, the Q marginal and the
+lattice kinetic energy against time, of the truth and of the rollouts) to --out-dir and prints a table.
 
 Usage (from the repository root; run_long_chains.sh deep drives it):
     python experiments/holstein_parc/deep_long_chains.py --truth data/deep_climate_L256.h5 \
@@ -109,18 +109,31 @@ def climate(pred: dict, truth: dict, burn_in: int, max_lag: int) -> dict:
             "C": {k: c.tolist() for k, c in C.items()}}
 
 
+def kinetic_history(d: dict, block: int) -> np.ndarray:
+    """⟨P²⟩/2m per site against time, averaged over runs, sites and blocks of `block` frames."""
+    k = (d["P"].astype(np.float64) ** 2).mean(axis=(0, 2)) / (2 * d["params"]["mass"])
+    n = len(k) // block
+    return k[:n * block].reshape(n, block).mean(-1)
+
+
 def figure(path: str, title: str, truth: dict, rollouts: dict, burn_in: int, max_lag: int, dt: float) -> None:
-    """C(τ) of φ_Q and the pooled Q marginal over steps burn_in … end: the truth and each rollout."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    """C(τ) of φ_Q and the pooled Q marginal over steps burn_in … end, and the lattice kinetic energy per site
+    against time from step 0: the truth and each rollout."""
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(14, 3.8))
     T = truth["Q"].shape[1]
     tau = np.arange(max_lag + 1) * dt
     bins = np.linspace(-6, 6, 121)
+    block = max(1, T // 100)
     for name, d in {"exact": truth, **rollouts}.items():
         style = dict(color="black", lw=2.5, alpha=0.5) if name == "exact" else dict(lw=1.2)
         left.plot(tau, order_autocorrelation(d, burn_in, T, max_lag)["phi_Q"], label=name, **style)
-        right.hist(d["Q"][:, burn_in:T].ravel(), bins=bins, density=True, histtype="step", label=name, **style)
+        middle.hist(d["Q"][:, burn_in:T].ravel(), bins=bins, density=True, histtype="step", label=name, **style)
+        k = kinetic_history(d, block)
+        right.plot((np.arange(len(k)) + 0.5) * block * dt, k, **style)
     left.set(xlabel="τ", ylabel="C(τ) of φ_Q", title="autocorrelation of the CDW order")
-    right.set(xlabel="Q_i", ylabel="density", title="marginal of Q")
+    middle.set(xlabel="Q_i", ylabel="density", title="marginal of Q")
+    right.axvline(burn_in * dt, color="grey", lw=0.8, ls=":")
+    right.set(xlabel="t", ylabel="⟨P²⟩/2m per site", title="lattice kinetic energy", yscale="log")
     left.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
@@ -152,7 +165,7 @@ def main() -> None:
         rows[name] = dict(climate(pred, truth, args.burn_in, args.max_lag), store=os.path.relpath(path),
                           conserve=pred["conserve"])
         if name in args.plot:
-            plotted[name] = {"Q": pred["Q"], "n": pred["n"]}
+            plotted[name] = {k: pred[k] for k in ("Q", "P", "n", "params")}
     print(f"{'':34s} {'C phi_Q':>8s} {'C phi_rho':>9s} {'W1/std':>7s} {'polaron':>8s} {'(exact)':>8s} {'E drift':>8s}"
           f" {'P2/2m':>6s} {'(exact)':>7s} {'n q10':>6s} {'(exact)':>7s}")
     for name, r in rows.items():

@@ -81,7 +81,7 @@ def run(args) -> dict:
             del batches, loader
         torch.manual_seed(0)
         model = trained.model.train() if trained else \
-            build_model(section, Normalization(dataset.statistics(), dataset.dt)).to(device)
+            build_model(section, Normalization(dataset.statistics(), dataset.dt, dataset.constants)).to(device)
         objective = RolloutObjective(model, dataset.state_keys)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
         batch = next(iter(DataLoader(dataset, batch_size=args.batch))).to(device)

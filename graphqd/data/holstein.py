@@ -123,6 +123,11 @@ class HolsteinWindows(WindowDataset):
     def error(self, prediction: dict, target: dict, batch: Data) -> dict[str, Tensor]:
         return holstein_error(prediction, target, batch)
 
+    @property
+    def constants(self) -> dict:
+        """The lattice constants a model may integrate with exactly (Normalization.constants)."""
+        return {"g": self.params.g, "stiffness": self.params.stiffness, "mass": self.params.mass}
+
     def statistics(self, max_runs: int = 64, max_rate_frames: int = 256) -> dict:
         """Mean/std of Q, P, band ρ; std of their k-step increments (all frames) and of the exact
         derivatives (on up to `max_rate_frames` frames per run), over up to `max_runs` runs."""

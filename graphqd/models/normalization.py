@@ -6,6 +6,9 @@ For each state key (e.g. Q, P, rho) and each of its channels:
   step_std       of the increment u(t + k·dt) − u(t) over one model step (networks
                  predict the increment in these units: u' = u + step_std · Δ̃);
   rate_std       of the exact derivative du/dt (the scale of PARC's derivative loss).
+
+With them travel the model step dt and, for a model that integrates part of the dynamics exactly, the physical
+constants of the training data (Holstein: g, K, m).
 """
 from __future__ import annotations
 
@@ -22,12 +25,14 @@ class Normalization(nn.Module):
     Args:
         stats: {key: {"mean": [...], "std": [...], "step_std": [...], "rate_std": [...]}}.
         dt: time of one model step.
+        constants: physical constants of the training data, {name: value}, or None.
     """
 
-    def __init__(self, stats: dict, dt: float):
+    def __init__(self, stats: dict, dt: float, constants: dict | None = None):
         super().__init__()
         self.keys = tuple(stats)
         self.dt = float(dt)
+        self.constants = None if constants is None else {k: float(v) for k, v in constants.items()}
         for key, entry in stats.items():
             for field in FIELDS:
                 value = torch.as_tensor(entry[field], dtype=torch.float32).reshape(-1)
@@ -52,12 +57,15 @@ class Normalization(nn.Module):
 
     def to_dict(self) -> dict:
         """Plain-python statistics (for checkpoints and JSON)."""
-        return {"dt": self.dt, "stats": {key: {field: self.get(key, field).tolist() for field in FIELDS}
-                                         for key in self.keys}}
+        out = {"dt": self.dt, "stats": {key: {field: self.get(key, field).tolist() for field in FIELDS}
+                                        for key in self.keys}}
+        if self.constants is not None:
+            out["constants"] = dict(self.constants)
+        return out
 
     @classmethod
     def from_dict(cls, payload: dict) -> "Normalization":
-        return cls(payload["stats"], payload["dt"])
+        return cls(payload["stats"], payload["dt"], payload.get("constants"))
 
     def extra_repr(self) -> str:
         return f"keys={list(self.keys)}, dt={self.dt:g}"

@@ -51,6 +51,19 @@ reproduces the exact phonon rotation with linear shears (a = 2 tan(ωΔt/2)/(mω
 b = −mω sin ωΔt). Its rates are midpoint rates, ½(F(u_t) + F(u_t+Δt)) for Q, and the derivative
 loss compares them with ½(du/dt|_t + du/dt|_t+Δt) (``rate_label = "midpoint"``).
 
+``phonons: exact`` (with ``splitting: strang``) replaces the four networks of Q and P by the lattice's own
+equations in the same order, the velocity-Verlet step of dQ/dt = P/m, dP/dt = g(n − ½) − KQ with the electrons'
+force at the mean occupation of the step:
+
+    Q½ = Q + (Δt/2) P/m,   ρ' = ρ + S_ρ(F_ρ(Q½, ρ)),   P' = P + Δt [g(½(n + n') − ½) − K Q½],
+    Q' = Q½ + (Δt/2) P'/m,
+
+with g, K, m the training data's (Normalization.constants). Only ρ is learned. The step is symplectic for the
+lattice at fixed n, so the lattice gains exactly the work the electrons' force does on it (to O(Δt²)): a learned
+phonon step that is not conservative pumps energy into the lattice, which a projection onto the total energy then
+takes out of the electrons (experiment 8c of the Holstein report measures it). Its rates are the midpoint rates
+½(P + P')/m and g(n̄ − ½) − K Q½.
+
 Subclasses say how a network is applied to site and band features (dense CNN or graph).
 """
 from __future__ import annotations
@@ -62,6 +75,7 @@ from torch import Tensor, nn
 
 from graphqd import keys as K
 from graphqd.config import Field
+from graphqd.errors import ConfigError
 from graphqd.graphs.holstein import HolsteinGraphSpec
 from graphqd.models.layers import ACTIVATIONS, ParcNet
 from graphqd.models.normalization import Normalization
@@ -83,7 +97,12 @@ PARC_SCHEMA = {
     "splitting": Field("str", "simultaneous", choices=["simultaneous", "strang"],
                        doc="update Q, P, rho together from u(t) (the paper), or in the symmetric order "
                            "half Q, rho, P, half Q (each network sees the latest values)"),
+    "phonons": Field("str", "learned", choices=["learned", "exact"],
+                     doc="Q and P stepped by networks (the paper), or by their exact equations in the Strang "
+                         "order (velocity Verlet; needs splitting: strang; only rho is learned)"),
 }
+# the lattice constants a model with phonons: exact integrates with (Normalization.constants)
+PHONON_CONSTANTS = ("g", "stiffness", "mass")
 
 
 def hermitian_traceless(change: Tensor, partner: Tensor, diagonal: Tensor, graph_of_site: Tensor,
@@ -116,6 +135,8 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
     """
 
     system = "holstein"
+    # keys whose change drops networks and keeps the others' weights (train.init_from)
+    REDUCING_KEYS = ("phonons",)
 
     def __init__(self, config: dict, normalization: Normalization):
         super().__init__()
@@ -123,9 +144,24 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
         self.normalization = normalization
         self.project = bool(config["hermitian_projection"])
         self.q_embedding = config["q_embedding"]
+        # .get: configs saved in checkpoints before the key existed reach here without defaults
+        self.exact_phonons = config.get("phonons", "learned") == "exact"
+        if self.exact_phonons:
+            if config["splitting"] != "strang":
+                raise ConfigError("config key 'model.phonons' = exact needs model.splitting: strang (the "
+                                  "velocity-Verlet order)")
+            if config.get("onsite_phonons", False):
+                raise ConfigError("config key 'model.onsite_phonons' places the phonon networks, which "
+                                  "model.phonons: exact replaces: leave it false")
+            constants = normalization.constants or {}
+            missing = [name for name in PHONON_CONSTANTS if name not in constants]
+            if missing:
+                raise ConfigError(f"config key 'model.phonons' = exact needs the lattice constants {missing} of "
+                                  f"the training data, which this model's normalisation lacks")
 
     def build_networks(self, site_factories, band_factories, onsite_phonons: bool = False) -> None:
-        """The six networks; with ``onsite_phonons`` the four of Q and P have every kernel radius 0."""
+        """The six networks (two with ``phonons: exact``); with ``onsite_phonons`` the four of Q and P have
+        every kernel radius 0."""
         c = self.config
         common = dict(width=c["width"], depth=c["depth"], dropout=c["dropout"], act=c["activation"],
                       readout_scale=c["readout_scale"])
@@ -133,12 +169,13 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
         site = dict(common, kernel_radius=0, wide_kernel_radius=0) if onsite_phonons else band
         band_in = 4 if self.q_embedding == "pair" else 3
         # differentiators; the integrators carry the paper's extra dropout after the ResNet blocks
-        self.derivative_Q = ParcNet(*site_factories, 1, 1, **site)
-        self.derivative_P = ParcNet(*site_factories, 2, 1, **site)
         self.derivative_rho = ParcNet(*band_factories, band_in, 2, **band)
-        self.integral_Q = ParcNet(*site_factories, 1, 1, extra_dropout=True, **site)
-        self.integral_P = ParcNet(*site_factories, 1, 1, extra_dropout=True, **site)
         self.integral_rho = ParcNet(*band_factories, 2, 2, extra_dropout=True, **band)
+        if not self.exact_phonons:
+            self.derivative_Q = ParcNet(*site_factories, 1, 1, **site)
+            self.derivative_P = ParcNet(*site_factories, 2, 1, **site)
+            self.integral_Q = ParcNet(*site_factories, 1, 1, extra_dropout=True, **site)
+            self.integral_P = ParcNet(*site_factories, 1, 1, extra_dropout=True, **site)
 
     # --- layout hooks ---------------------------------------------------------------------
     @abc.abstractmethod
@@ -199,6 +236,18 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
             return f, project(self.apply_band(self.integral_rho, f, context) * step_std[K.RHO])
 
         r = norm.normalize(K.RHO, rho)
+        if self.exact_phonons:
+            c, dt = norm.constants, norm.dt
+            Q_half = Q + 0.5 * dt * P / c["mass"]
+            f_rho, change_rho = evolve(Q_half, r)
+            rho_next = rho + change_rho
+            force = c["g"] * (0.5 * (rho[diagonal, 0] + rho_next[diagonal, 0]) - 0.5) - c["stiffness"] * Q_half
+            P_next = P + dt * force
+            out = {K.Q: Q_half + 0.5 * dt * P_next / c["mass"], K.P: P_next, K.RHO: rho_next}
+            rates = {K.Q: 0.5 * (P + P_next) / c["mass"], K.P: force}
+            out.update({K.rate_key(key): value for key, value in rates.items()})
+            out[K.rate_key(K.RHO)] = f_rho * rate_std[K.RHO]
+            return out
         if self.config["splitting"] == "strang":
             f_Q, change_Q = drift(P)
             Q_half = Q + 0.5 * change_Q

@@ -68,7 +68,8 @@ class GraphPARC(HolsteinPARC):
     def graph_spec(cls, config: dict) -> HolsteinGraphSpec:
         reach = max(config["kernel_radius"], config["wide_kernel_radius"])
         # .get: configs saved in checkpoints before the key existed reach here without defaults
-        site_cutoff = 0 if config.get("onsite_phonons", False) else reach
+        phonon_networks = config.get("phonons", "learned") == "learned" and not config.get("onsite_phonons", False)
+        site_cutoff = reach if phonon_networks else 0
         return HolsteinGraphSpec(site_cutoff=site_cutoff, band_radius=config["band_radius"], kernel_radius=reach)
 
     def context(self, batch, state: dict) -> tuple[LatticeGraph, LatticeGraph]:

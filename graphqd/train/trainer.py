@@ -111,7 +111,8 @@ def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict,
 
 def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
     """The checkpoint named by train.init_from, checked to fit this run's model and model step (a model
-    class's GRAPH_KEYS, which change its graphs and not its weights, may differ)."""
+    class's GRAPH_KEYS, which change its graphs and not its weights, and its REDUCING_KEYS, which drop networks
+    and keep the others' weights, may differ)."""
     source = config["train"]["init_from"]
     if not source:
         if config["train"]["init_step"]:
@@ -120,12 +121,13 @@ def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
         return None
     initial = ckpt.load(source)
     # keys that shape only the graphs a model reads (e.g. the band radius of ρ) may change: the weights fit
-    graph_only = {f"model.{key}" for key in getattr(model_class(config["model"]["name"]), "GRAPH_KEYS", ())}
+    cls = model_class(config["model"]["name"])
+    may_differ = {f"model.{key}" for key in getattr(cls, "GRAPH_KEYS", ()) + getattr(cls, "REDUCING_KEYS", ())}
     changed = [key for key in differences(validate_model_section(initial.config["model"]), config["model"], "model.")
-               if key not in graph_only]
+               if key not in may_differ]
     if changed:
         raise ConfigError(f"config key '{changed[0]}' differs from the model of train.init_from '{source}'; "
-                          f"fine-tuning needs the same model config (graph keys {sorted(graph_only)} may differ)")
+                          f"fine-tuning needs the same model config (keys {sorted(may_differ)} may differ)")
     if not math.isclose(initial.normalization["dt"], dt, rel_tol=1e-9):
         raise ConfigError(f"config key 'train.init_from': '{source}' was trained with model step "
                           f"{initial.normalization['dt']:g}, this run's data give {dt:g}")
@@ -226,6 +228,9 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         normalization = Normalization.from_dict((checkpoint or initial).normalization)
     else:
         normalization = Normalization(train_set.statistics(config["data"]["stats_runs"]), train_set.dt)
+    if normalization.constants is None:  # also for a train.init_from checkpoint written before they were kept
+        member = train_set.members[0] if hasattr(train_set, "members") else train_set
+        normalization.constants = getattr(member, "constants", None)
     torch.manual_seed(seed)
     model = build_model(config["model"], normalization).to(device)
     objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"], train_set.state_at,
@@ -242,7 +247,10 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
     step = 0
     if initial is not None:
-        model.load_state_dict(initial.model)
+        missing, _ = model.load_state_dict(initial.model, strict=False)  # a REDUCING_KEYS change drops networks
+        if missing:
+            raise ConfigError(f"config key 'train.init_from': '{config['train']['init_from']}' has no weights for "
+                              f"{missing[0]} of this run's model")
         if config["train"]["init_step"]:
             step = initial.step
             scheduler.last_epoch = step

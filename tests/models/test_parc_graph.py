@@ -21,11 +21,11 @@ STATS = {"Q": {"mean": [0.1], "std": [0.5], "step_std": [0.02], "rate_std": [0.3
          "rho": {"mean": [0.1, 0.0], "std": [0.2, 0.1], "step_std": [0.01, 0.01], "rate_std": [0.1, 0.1]}}
 
 
-def build_parc(name="parc_graph", dtype=torch.float64, seed=0, **keys):
+def build_parc(name="parc_graph", dtype=torch.float64, seed=0, constants=None, **keys):
     torch.manual_seed(seed)
     # silu: no dead units, so that every output of these narrow test networks depends on its input
     section = validate_model_section({"name": name, "width": 8, "readout_scale": 1.0, "activation": "silu", **keys})
-    model = build_model(section, Normalization(STATS, dt=0.08)).to(dtype).eval()
+    model = build_model(section, Normalization(STATS, dt=0.08, constants=constants)).to(dtype).eval()
     return model, model.graph_spec({k: v for k, v in section.items() if k != "name"})
 
 
