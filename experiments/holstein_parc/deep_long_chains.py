@@ -11,7 +11,11 @@ steps --burn-in … end, pooled over runs:
 * the energy drift per site, max_t |E(t) − E(0)|/L, worst run (≤ 0.05 over 10,000 steps), and the trace drift;
 * where the energy sits: the lattice kinetic energy per site ⟨P²⟩/2m and the 10 % quantile of ρ_ii, of the
   rollouts and of the truth (a surrogate whose polarons bind too strongly empties sites too far and heats the
-  lattice at the same total energy).
+  lattice at the same total energy);
+* where it comes from: the lattice energy E_lat = Σ P²/2m + K Q²/2 changes only by the work of the electrons'
+  force, dE_lat/dt = Σ_i (P_i/m) g (ρ_ii − ½) (DESIGN §3.1). The rest, ΔE_lat − ∫ that power dt (trapezoidal
+  over the stored frames), per site and unit time, is the power a surrogate's lattice step adds by itself
+  (the truth's is its quadrature error).
 
 The energy needs only Q, P, ρ_ii and the bonds ρ_{i,i+1} (DESIGN §3.1), so the whole statistic reads the
 band (`rho_band`) without building L × L matrices; stores are read one run at a time. --reference, a second
@@ -61,6 +65,7 @@ def read(path: str, frames: int | None = None) -> dict:
         attrs = f.attrs
         out["params"] = {k: float(attrs[k]) for k in ("hopping", "stiffness", "mass", "g_final")}
         out["periodic"] = str(attrs["boundary"]) == "periodic"
+        out["dt"] = float(f["t"][1] - f["t"][0])
         out["conserve"] = str(attrs.get("conserve", ""))
     return out
 
@@ -73,6 +78,17 @@ def energy_per_site(d: dict) -> np.ndarray:
     E = ((P ** 2).sum(-1) / (2 * p["mass"]) + p["stiffness"] * (Q ** 2).sum(-1) / 2
          - p["g_final"] * ((n - 0.5) * Q).sum(-1) - 2 * p["hopping"] * bonds.sum(-1))
     return E / L
+
+
+def lattice_excess_power(d: dict, first: int, T: int) -> float:
+    """(ΔE_lat − ∫ Σ_i (P_i/m) g (ρ_ii − ½) dt) / (L · time) over frames first … T − 1, mean over runs: the
+    power the lattice gains beyond the electrons' work (module docstring)."""
+    p, L = d["params"], d["Q"].shape[-1]
+    Q, P, n = (d[k][:, first:T].astype(np.float64) for k in ("Q", "P", "n"))
+    lattice = (P ** 2 / (2 * p["mass"]) + p["stiffness"] * Q ** 2 / 2).sum(-1)
+    power = (P / p["mass"] * p["g_final"] * (n - 0.5)).sum(-1)
+    work = ((power[:, 1:] + power[:, :-1]) / 2).sum(-1) * d["dt"]
+    return float(((lattice[:, -1] - lattice[:, 0] - work) / (L * d["dt"] * (T - 1 - first))).mean())
 
 
 def order_autocorrelation(d: dict, burn_in: int, T: int, max_lag: int) -> dict:
@@ -103,6 +119,7 @@ def climate(pred: dict, truth: dict, burn_in: int, max_lag: int) -> dict:
             "polaron_fraction_exact": float((np.abs(q_true) > 1).mean()),
             "lattice_kinetic_per_site": kinetic(pred), "lattice_kinetic_per_site_exact": kinetic(truth),
             "occupation_q10": low_occupation(pred), "occupation_q10_exact": low_occupation(truth),
+            "lattice_excess_power_per_site": lattice_excess_power(pred, burn_in, T),
             "energy_drift_per_site": float(np.abs(E - E[:, :1]).max()),
             "energy_per_site_start_end": [float(E[:, 0].mean()), float(E[:, -1].mean())],
             "trace_drift": float(np.abs(trace - trace[:, :1]).max()),
@@ -167,13 +184,13 @@ def main() -> None:
         if name in args.plot:
             plotted[name] = {k: pred[k] for k in ("Q", "P", "n", "params")}
     print(f"{'':34s} {'C phi_Q':>8s} {'C phi_rho':>9s} {'W1/std':>7s} {'polaron':>8s} {'(exact)':>8s} {'E drift':>8s}"
-          f" {'P2/2m':>6s} {'(exact)':>7s} {'n q10':>6s} {'(exact)':>7s}")
+          f" {'P2/2m':>6s} {'(exact)':>7s} {'n q10':>6s} {'(exact)':>7s} {'lattice excess power':>20s}")
     for name, r in rows.items():
         c = r["autocorr_maxdiff"]
         print(f"{name:34s} {c['phi_Q']:8.3f} {c['phi_rho']:9.3f} {r['wasserstein_Q_over_std']:7.3f} "
               f"{r['polaron_fraction']:8.3f} {r['polaron_fraction_exact']:8.3f} {r['energy_drift_per_site']:8.3g} "
               f"{r['lattice_kinetic_per_site']:6.3f} {r['lattice_kinetic_per_site_exact']:7.3f} "
-              f"{r['occupation_q10']:6.3f} {r['occupation_q10_exact']:7.3f}"
+              f"{r['occupation_q10']:6.3f} {r['occupation_q10_exact']:7.3f} {r['lattice_excess_power_per_site']:20.2e}"
               + ("" if r["finite"] else "  (not finite)"))
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, f"deep_long_chains_{args.tag}.json"), "w") as f:
