@@ -5,8 +5,8 @@
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
 #   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, train16k8, train16k8L64,
 #    eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models; deep quench: deepdata, deeptrain (deeptrain8,
-#    deeptrain8c, deeptrain8L64, deeptrain8exact), then [L=256|8] [MODEL=...] [CONSERVE=...] deep; the band
-#    cut's floor: [RADII=...] deepcut)
+#    deeptrain8c, deeptrain8L64, deeptrain8exact, deeptrain8exactlong), then [L=256|8] [MODEL=...]
+#    [CONSERVE=...] deep; the band cut's floor: [RADII=...] deepcut)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
 GQD=${GQD:-.venv/bin/graphqd}
@@ -213,6 +213,10 @@ fi
 if [[ $stage == deeptrain8exact ]]; then
   # after deeptrain8L64: its rho networks with the lattice stepped exactly (model.phonons: exact), fine-tuned
   $GQD --threads 1 train --config $HERE/deep_chains_r8_L64_exact_graph.yaml
+fi
+if [[ $stage == deeptrain8exactlong ]]; then
+  # after deeptrain8exact: continued with training rollouts of 16 and 32 steps
+  $GQD --threads 1 train --config $HERE/deep_chains_r8_L64_exact_long_graph.yaml
 fi
 if [[ $stage == deep ]]; then
   # MODEL=NAME=CHECKPOINT (default: pretrained/deep_graph.pt) rolled out STEPS (10,000) steps from t = 0 of every run
