@@ -150,7 +150,7 @@ def figure(path: str, title: str, truth: dict, rollouts: dict, burn_in: int, max
     left.set(xlabel="τ", ylabel="C(τ) of φ_Q", title="autocorrelation of the CDW order")
     middle.set(xlabel="Q_i", ylabel="density", title="marginal of Q")
     right.axvline(burn_in * dt, color="grey", lw=0.8, ls=":")
-    right.set(xlabel="t", ylabel="⟨P²⟩/2m per site", title="lattice kinetic energy", yscale="log")
+    right.set(xlabel="t", ylabel="⟨P²⟩/2m per site", title="lattice kinetic energy", ylim=(0, None))
     left.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
