@@ -137,12 +137,17 @@ def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
     return initial
 
 
+def first_store(dataset):
+    """The dataset of the first store of a mixed-store dataset (data.extra_paths), or the dataset itself."""
+    return dataset.members[0] if hasattr(dataset, "members") else dataset
+
+
 def constraint_maker(config: dict, dataset):
     """make(batch, initial) -> constraint of `train.conserve` for the dataset's chains, or None."""
     conserve = config["train"]["conserve"]
     if not conserve:
         return None
-    member = dataset.members[0] if hasattr(dataset, "members") else dataset
+    member = first_store(dataset)
     return conservation.batch_projection(tuple(conserve), member.params, member.graphs)
 
 
@@ -229,8 +234,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     else:
         normalization = Normalization(train_set.statistics(config["data"]["stats_runs"]), train_set.dt)
     if normalization.constants is None:  # also for a train.init_from checkpoint written before they were kept
-        member = train_set.members[0] if hasattr(train_set, "members") else train_set
-        normalization.constants = getattr(member, "constants", None)
+        normalization.constants = getattr(first_store(train_set), "constants", None)
     torch.manual_seed(seed)
     model = build_model(config["model"], normalization).to(device)
     objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"], train_set.state_at,
