@@ -4,8 +4,8 @@
 # long chains with band-local constraints (stages deepdata, deep).
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
 #   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, train16k8, train16k8L64,
-#    eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models; deep quench: deepdata, deeptrain (deeptrain8,
-#    deeptrain8c, deeptrain8L64, deeptrain8exact, deeptrain8exactlong), then [L=256|8] [MODEL=...]
+#    train16exact, eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models; deep quench: deepdata, deeptrain (deeptrain8,
+#    deeptrain8c, deeptrain8L64, deeptrain8exact, deeptrain8exactlong, deeptrainexact), then [L=256|8] [MODEL=...]
 #    [CONSERVE=...] deep; the band cut's floor: [RADII=...] deepcut)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
@@ -121,6 +121,14 @@ if [[ $stage == train16k8L64 ]]; then
   # Δt = 0.64 from scratch on L = 8 ... 64, equal shares per length (needs the data and data16 stores)
   $GQD train --config $HERE/shallow_chains16_k8_L64_graph.yaml
 fi
+if [[ $stage == train16exact ]]; then
+  # pretrained/shallow_chains16_graph.pt's rho networks with the lattice stepped exactly: first untrained (one step
+  # at a vanishing learning rate, on the L = 8 store alone), then continued on the nine stores of train16mixed
+  $GQD train --config $HERE/shallow_chains16_exact_graph.yaml --set train.steps=1 --set optim.lr=1.0e-12 \
+    --set schedule.warmup_steps=0 --set data.extra_paths=[] --set data.store_weights=[1] \
+    --set log.run_dir=runs/holstein_parc/shallow_chains16_exact_s0
+  $GQD train --config $HERE/shallow_chains16_exact_graph.yaml
+fi
 if [[ $stage == eval16 ]]; then
   # MODEL=NAME=CHECKPOINT of a band-16 model (default: the train16 run); rho dense up to L = 32, where the band
   # |i - j| <= 16 is the whole matrix
@@ -217,6 +225,12 @@ fi
 if [[ $stage == deeptrain8exactlong ]]; then
   # after deeptrain8exact: continued with training rollouts of 16 and 32 steps
   $GQD --threads 1 train --config $HERE/deep_chains_r8_L64_exact_long_graph.yaml
+fi
+if [[ $stage == deeptrainexact ]]; then
+  # the deep quenches of deeptrain8 and deeptrain8L64 (run those stages' simulate lines first), then
+  # deep_chains_exact_graph.yaml: pretrained/deep_graph.pt's rho networks with the lattice stepped exactly from the
+  # start, trained through purity-band and energy-band on L = 8 ... 64
+  $GQD --threads 1 train --config $HERE/deep_chains_exact_graph.yaml
 fi
 if [[ $stage == deep ]]; then
   # MODEL=NAME=CHECKPOINT (default: pretrained/deep_graph.pt) rolled out STEPS (10,000) steps from t = 0 of every run

@@ -135,7 +135,7 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
     """
 
     system = "holstein"
-    # keys whose change drops networks and keeps the others' weights (train.init_from)
+    # keys whose change drops or reshapes networks and keeps the others' weights (train.init_from)
     REDUCING_KEYS = ("phonons",)
 
     def __init__(self, config: dict, normalization: Normalization):

@@ -51,6 +51,8 @@ class GraphPARC(HolsteinPARC):
     """
 
     GRAPH_KEYS = ("band_radius",)  # the band graph grows with it, the weights do not (train.init_from)
+    # onsite_phonons shapes only the phonon networks, which phonons: exact drops (train.init_from)
+    REDUCING_KEYS = HolsteinPARC.REDUCING_KEYS + ("onsite_phonons",)
     SCHEMA = {
         **PARC_SCHEMA,
         "band_radius": Field("int", 4, minimum=0, doc="ρ entries with d(i, j) <= band_radius are modelled"),

@@ -111,8 +111,8 @@ def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict,
 
 def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
     """The checkpoint named by train.init_from, checked to fit this run's model and model step (a model
-    class's GRAPH_KEYS, which change its graphs and not its weights, and its REDUCING_KEYS, which drop networks
-    and keep the others' weights, may differ)."""
+    class's GRAPH_KEYS, which change its graphs and not its weights, and its REDUCING_KEYS, which drop or reshape
+    networks and keep the others' weights, may differ)."""
     source = config["train"]["init_from"]
     if not source:
         if config["train"]["init_step"]:
@@ -251,7 +251,11 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
     step = 0
     if initial is not None:
-        missing, _ = model.load_state_dict(initial.model, strict=False)  # a REDUCING_KEYS change drops networks
+        # a REDUCING_KEYS change drops networks or reshapes some: those weights count as missing
+        own = model.state_dict()
+        fitting = {k: v for k, v in initial.model.items() if k not in own or own[k].shape == v.shape}
+        missing, _ = model.load_state_dict(fitting, strict=False)
+        missing += [k for k in initial.model if k not in fitting]
         if missing:
             raise ConfigError(f"config key 'train.init_from': '{config['train']['init_from']}' has no weights for "
                               f"{missing[0]} of this run's model")

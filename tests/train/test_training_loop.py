@@ -188,17 +188,19 @@ def test_export_model_and_fine_tune(store, tmp_path):
         train(coarser)
 
 
-def test_init_from_a_learned_lattice_step_into_phonons_exact(store, tmp_path):
-    """model.phonons learned -> exact drops the four phonon networks and keeps the rho networks' weights, with the
-    store's lattice constants in the normalisation; exact -> learned has no weights for them."""
-    def parc(run_dir, phonons, **train_keys):
+@pytest.mark.parametrize("onsite", [False, True])
+def test_init_from_a_learned_lattice_step_into_phonons_exact(store, tmp_path, onsite):
+    """model.phonons learned -> exact drops the four phonon networks (on-site or not) and keeps the rho networks'
+    weights, with the store's lattice constants in the normalisation; exact -> learned has no weights for them,
+    and neither has a learned lattice step whose networks change shape (onsite_phonons)."""
+    def parc(run_dir, phonons, onsite_phonons=False, **train_keys):
         config = base_config(store, run_dir, steps=1, **train_keys)
         config["model"] = {"name": "parc_graph", "width": 4, "depth": 1, "band_radius": 2, "splitting": "strang",
-                           "phonons": phonons}
+                           "phonons": phonons, "onsite_phonons": onsite_phonons}
         config["optim"]["lr"] = 1e-12
         config["schedule"]["warmup_steps"] = 0
         return config
-    train(parc(tmp_path / "learned", "learned"))
+    train(parc(tmp_path / "learned", "learned", onsite))
     learned = ckpt.load(str(tmp_path / "learned"))
     train(parc(tmp_path / "exact", "exact", init_from=str(tmp_path / "learned")))
     exact = ckpt.load(str(tmp_path / "exact"))
@@ -208,6 +210,8 @@ def test_init_from_a_learned_lattice_step_into_phonons_exact(store, tmp_path):
     assert all(torch.allclose(learned.model[k].float(), v.float(), atol=1e-6) for k, v in exact.model.items())
     with pytest.raises(ConfigError, match="derivative_"):
         train(parc(tmp_path / "back", "learned", init_from=str(tmp_path / "exact")))
+    with pytest.raises(ConfigError, match="derivative_Q"):
+        train(parc(tmp_path / "reshaped", "learned", not onsite, init_from=str(tmp_path / "learned")))
 
 
 def test_init_step_continues_the_schedule_of_a_checkpoint_without_optimiser_state(store, tmp_path):
