@@ -71,7 +71,9 @@ SECTIONS = {
         "amp": Field("bool", False, doc="automatic mixed precision (float16 on CUDA, bfloat16 on CPU)"),
         "compile": Field("bool", False, doc="torch.compile the model"),
         "init_from": Field("str", "", doc="fine-tune: start from the weights and normalisation of this checkpoint "
-                           "(file or run directory; same model config and model step), with a fresh optimiser"),
+                           "(file or run directory; same model step and model config, except band_radius and, "
+                           "from a learned lattice step to phonons: exact, phonons and onsite_phonons), with a fresh "
+                           "optimiser"),
         "init_step": Field("bool", False, doc="with init_from: continue at that checkpoint's step, so the "
                            "learning-rate schedule and the batch order go on from where it stopped (the optimiser "
                            "moments restart); train.steps counts from 0 and must exceed that step"),
