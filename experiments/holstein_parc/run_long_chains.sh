@@ -229,8 +229,10 @@ fi
 if [[ $stage == deeptrainexact ]]; then
   # the deep quenches of deeptrain8 and deeptrain8L64 (run those stages' simulate lines first), then
   # deep_chains_exact_graph.yaml: pretrained/deep_graph.pt's rho networks with the lattice stepped exactly from the
-  # start, trained through purity-band and energy-band on L = 8 ... 64
+  # start, trained through purity-band and energy-band on L = 8 ... 64; then deep_chains_exact_L8_graph.yaml, the same
+  # model continued with the 8-site chains weighted more (pretrained/deep_chains_exact_graph.pt)
   $GQD --threads 1 train --config $HERE/deep_chains_exact_graph.yaml
+  $GQD --threads 1 train --config $HERE/deep_chains_exact_L8_graph.yaml
 fi
 if [[ $stage == deep ]]; then
   # MODEL=NAME=CHECKPOINT (default: pretrained/deep_graph.pt) rolled out STEPS (10,000) steps from t = 0 of every run
