@@ -5,7 +5,7 @@
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
 #   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, train16k8, train16k8L64,
 #    train16exact, eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models; deep quench: deepdata, deeptrain (deeptrain8,
-#    deeptrain8c, deeptrain8L64, deeptrain8exact, deeptrain8exactlong, deeptrainexact), then [L=256|8] [MODEL=...]
+#    deeptrain8c, deeptrain8L64, deeptrain8exact, deeptrain8exactlong, deeptrainexact, deeptrainclimate), then [L=256|8] [MODEL=...]
 #    [CONSERVE=...] deep; the band cut's floor: [RADII=...] deepcut)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
@@ -233,6 +233,13 @@ if [[ $stage == deeptrainexact ]]; then
   # model continued with the 8-site chains weighted more (pretrained/deep_chains_exact_graph.pt)
   $GQD --threads 1 train --config $HERE/deep_chains_exact_graph.yaml
   $GQD --threads 1 train --config $HERE/deep_chains_exact_L8_graph.yaml
+fi
+if [[ $stage == deeptrainclimate ]]; then
+  # the data of deeptrainexact, and 64 quenches of L = 8 to t = 800 (seed 880; 15 s), then
+  # deep_chains_climate_L8_graph.yaml: pretrained/deep_chains_exact_graph.pt continued with the climate loss
+  [[ -f data/deep_chains_long_L8.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
+    --out data/deep_chains_long_L8.h5 --set lattice.L=8 --set trajectories=64 --set seed=880 --set integrator.t_final=800
+  $GQD --threads 1 train --config $HERE/deep_chains_climate_L8_graph.yaml
 fi
 if [[ $stage == deep ]]; then
   # MODEL=NAME=CHECKPOINT (default: pretrained/deep_graph.pt) rolled out STEPS (10,000) steps from t = 0 of every run

@@ -38,6 +38,7 @@ class Checkpoint:
     code_version: str
     dataset: dict = field(default_factory=dict)  # system, stored spacing, lattice, store facts of the training data
     scaler: dict | None = None  # AMP gradient scaler
+    climate: dict | None = None  # the climate pool's chains (graphqd.train.climate)
 
 
 def code_version() -> str:
@@ -133,7 +134,7 @@ def _damaged_member(path: str) -> str | None:
 def export_model(source: str, out: str) -> Checkpoint:
     """Write the model of checkpoint `source` to `out`: weights, normalisation, configs and step.
 
-    The optimiser, scheduler, scaler and RNG states, which only resuming needs (two thirds of
+    The optimiser, scheduler, scaler, climate-pool and RNG states, which only resuming needs (two thirds of
     a checkpoint's size with AdamW), are dropped; the training-data paths keep their file names
     only. The file loads wherever a checkpoint file is taken (rollout, evaluate,
     train.init_from).
@@ -144,7 +145,7 @@ def export_model(source: str, out: str) -> Checkpoint:
         dataset["path"] = os.path.basename(dataset["path"])
     if dataset.get("extra_paths"):
         dataset["extra_paths"] = [os.path.basename(p) for p in dataset["extra_paths"]]
-    model_only = replace(checkpoint, optimizer={}, scheduler={}, rng={}, scaler=None, dataset=dataset)
+    model_only = replace(checkpoint, optimizer={}, scheduler={}, rng={}, scaler=None, climate=None, dataset=dataset)
     write_file(model_only, out)
     return model_only
 

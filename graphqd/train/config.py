@@ -60,6 +60,17 @@ SECTIONS = {
                           "and validation rollouts, as by 'graphqd rollout --conserve' (e.g. [purity-band, "
                           "energy-band]), kept at their values in the stored first state; the loss sees through "
                           "the projections"),
+        "climate_weight": Field("float", 0.0, minimum=0.0, doc="Holstein: weight of the climate loss "
+                                "(graphqd.train.climate), the lattice energies of a pool of chains run under the "
+                                "model for as long as data.path's trajectories last, against its exact ensemble's; "
+                                "0 turns it off"),
+        "climate_chains": Field("int", 64, minimum=2, doc="chains of data.path in the climate pool"),
+        "climate_advance": Field("int", 32, minimum=0, doc="model steps each climate chain advances per optimiser "
+                                 "step without gradients"),
+        "climate_window": Field("int", 8, minimum=1, doc="model steps each climate chain then advances with "
+                                "gradients (the loss compares their lattice energies)"),
+        "climate_burn_in": Field("int", 1000, minimum=0, doc="model steps from t = 0 before the climate pool's "
+                                 "first comparison (the timing of a quench's nucleation is chaotic)"),
         "rate_weight": Field("float", 1.0, minimum=0.0, doc="weight of the derivative loss (models returning rates)"),
         "loss_units": Field("str", "normalized", choices=["normalized", "raw"],
                             doc="normalized: errors in units of the std of one step's increment (and of du/dt); "

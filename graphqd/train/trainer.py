@@ -36,6 +36,7 @@ from graphqd.runtime import conservation
 from graphqd.runtime.rollout import rollout
 from graphqd.runtime.systems import dataset_class, dataset_for, run_counts, store_paths
 from graphqd.train import distributed
+from graphqd.train.climate import ClimatePool
 from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
 from graphqd.train.objective import RolloutObjective, input_noise
 from graphqd.train.optimizer import build_optimizer, clip_gradients
@@ -217,6 +218,9 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         raise ConfigError(f"config key 'data.order' is 'published', the published wave emulator's window stream, "
                           f"which needs one wave store; data.path holds {system} data"
                           + (" and data.extra_paths is set" if config["data"]["extra_paths"] else ""))
+    if config["train"]["climate_weight"] and system != "holstein":
+        raise ConfigError(f"config key 'train.climate_weight' compares Holstein lattice energies; data.path holds "
+                          f"{system} data: leave it 0")
     if config["train"]["conserve"]:
         if system != "holstein":
             raise ConfigError(f"config key 'train.conserve' projects Holstein rollouts; data.path holds {system} "
@@ -274,6 +278,18 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         ckpt.restore_rng(checkpoint.rng)
         step = checkpoint.step
 
+    pool = None
+    if config["train"]["climate_weight"]:
+        train = config["train"]
+        try:
+            pool = ClimatePool(first_store(train_set), train["climate_chains"], train["climate_advance"],
+                               train["climate_window"], train["climate_burn_in"], constraint_maker(config, train_set),
+                               device)
+        except ValueError as error:
+            raise ConfigError(f"config key 'train.climate_advance': {error}") from None
+        if checkpoint is not None and checkpoint.climate is not None:
+            pool.load_state_dict(checkpoint.climate)
+
     draw = train_set.published_sampler if config["data"]["order"] == "published" else train_set.batch_sampler
     sampler = draw(config["data"]["batch_size"], seed, processes.rank, processes.world, first_batch=step)
     workers = config["data"]["num_workers"]
@@ -296,7 +312,8 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         state = ckpt.Checkpoint(model=model.state_dict(), optimizer=optimizer.state_dict(),
                                 scheduler=scheduler.state_dict(), step=step, rng=ckpt.rng_state(),
                                 normalization=normalization.to_dict(), config=config, code_version=ckpt.code_version(),
-                                dataset=dataset_facts, scaler=scaler.state_dict() if scaler.is_enabled() else None)
+                                dataset=dataset_facts, scaler=scaler.state_dict() if scaler.is_enabled() else None,
+                                climate=pool.state_dict() if pool is not None else None)
         return ckpt.save(state, run_dir, log["keep_checkpoints"])
 
     result = TrainResult(run_dir, step)
@@ -316,6 +333,9 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
             autocast = torch.autocast(device.type, dtype=amp_dtype) if amp else contextlib.nullcontext()
             with autocast:
                 loss, terms = wrapped(batch, length, noise)
+                if pool is not None:
+                    terms["loss_climate"] = pool.loss(model)
+                    loss = loss + config["train"]["climate_weight"] * terms["loss_climate"]
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
