@@ -33,6 +33,8 @@ import torch
 from torch import Tensor
 
 from graphqd import keys as K
+from graphqd.data.store import open_store
+from graphqd.errors import ConfigError
 from graphqd.graphs.holstein import dense_to_band, graph_batch
 
 MEMORY = 0.9  # the running offset ō forgets with this factor per optimiser step (about 10 steps' memory)
@@ -43,6 +45,17 @@ def lattice_energies(Q: Tensor, P: Tensor, mass: float, stiffness: float) -> Ten
 
     Shapes: Q, P (..., L) → (..., 2)."""
     return torch.stack([(P ** 2).mean(-1) / (2 * mass), stiffness * (Q ** 2).mean(-1) / 2], -1)
+
+
+def check_length(path: str, step: int, burn_in: int, advance: int, window: int) -> None:
+    """ConfigError unless the runs of store `path` last burn-in + advance + window model steps of `step`
+    snapshots (checked before a run directory is written)."""
+    with open_store(path) as handle:
+        length = (int(handle["t"].shape[0]) - 1) // step
+    if length < burn_in + advance + window:
+        raise ConfigError(f"config key 'train.climate_advance': the climate pool needs runs of at least "
+                          f"{burn_in + advance + window} model steps (climate_burn_in + climate_advance + "
+                          f"climate_window); '{path}' has {length}")
 
 
 class ClimatePool:
@@ -63,10 +76,6 @@ class ClimatePool:
         self.mass, self.stiffness = store.params.mass, store.params.stiffness
         self.L, self.k = store.L, store.step
         self.length = (store.num_frames - 1) // self.k          # model steps the stored runs last
-        if self.length < self.burn_in + self.advance + self.window:
-            raise ValueError(f"the climate pool needs runs of at least {self.burn_in + self.advance + self.window} "
-                             f"model steps (burn-in, advance and window); "
-                             f"'{store.store.path}' has {self.length}")
         self.runs = sorted(store.runs)
         f = store.store.file
         frames = slice(0, self.length * self.k + 1, self.k)

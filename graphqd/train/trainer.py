@@ -36,7 +36,7 @@ from graphqd.runtime import conservation
 from graphqd.runtime.rollout import rollout
 from graphqd.runtime.systems import dataset_class, dataset_for, run_counts, store_paths
 from graphqd.train import distributed
-from graphqd.train.climate import ClimatePool
+from graphqd.train.climate import ClimatePool, check_length
 from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
 from graphqd.train.objective import RolloutObjective, input_noise
 from graphqd.train.optimizer import build_optimizer, clip_gradients
@@ -218,9 +218,13 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         raise ConfigError(f"config key 'data.order' is 'published', the published wave emulator's window stream, "
                           f"which needs one wave store; data.path holds {system} data"
                           + (" and data.extra_paths is set" if config["data"]["extra_paths"] else ""))
-    if config["train"]["climate_weight"] and system != "holstein":
-        raise ConfigError(f"config key 'train.climate_weight' compares Holstein lattice energies; data.path holds "
-                          f"{system} data: leave it 0")
+    if config["train"]["climate_weight"]:
+        if system != "holstein":
+            raise ConfigError(f"config key 'train.climate_weight' compares Holstein lattice energies; data.path "
+                              f"holds {system} data: leave it 0")
+        climate = config["train"]
+        check_length(config["data"]["path"], config["data"]["step"], climate["climate_burn_in"],
+                     climate["climate_advance"], climate["climate_window"])
     if config["train"]["conserve"]:
         if system != "holstein":
             raise ConfigError(f"config key 'train.conserve' projects Holstein rollouts; data.path holds {system} "
@@ -280,13 +284,10 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
 
     pool = None
     if config["train"]["climate_weight"]:
-        train = config["train"]
-        try:
-            pool = ClimatePool(first_store(train_set), train["climate_chains"], train["climate_advance"],
-                               train["climate_window"], train["climate_burn_in"], constraint_maker(config, train_set),
-                               device)
-        except ValueError as error:
-            raise ConfigError(f"config key 'train.climate_advance': {error}") from None
+        climate = config["train"]
+        pool = ClimatePool(first_store(train_set), climate["climate_chains"], climate["climate_advance"],
+                           climate["climate_window"], climate["climate_burn_in"], constraint_maker(config, train_set),
+                           device)
         if checkpoint is not None and checkpoint.climate is not None:
             pool.load_state_dict(checkpoint.climate)
 

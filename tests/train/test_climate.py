@@ -99,4 +99,4 @@ def test_training_with_the_climate_loss_resumes_exactly(store, tmp_path):
 def test_climate_errors(store, tmp_path):
     with pytest.raises(ConfigError, match="train.climate_advance.*at least 30 model steps"):
         train(climate_config(store, tmp_path / "long", climate_advance=25))
-    assert not (tmp_path / "long" / "checkpoints").exists()
+    assert not (tmp_path / "long").exists()
