@@ -74,11 +74,11 @@ class ClimatePool:
         self.store, self.advance, self.window, self.burn_in = store, int(advance), int(window), int(burn_in)
         self.constraint_maker, self.device = constraint_maker, device
         self.mass, self.stiffness = store.params.mass, store.params.stiffness
-        self.L, self.k = store.L, store.step
-        self.length = (store.num_frames - 1) // self.k          # model steps the stored runs last
+        self.L, k = store.L, store.step
+        self.length = (store.num_frames - 1) // k          # model steps the stored runs last
         self.runs = sorted(store.runs)
         f = store.store.file
-        frames = slice(0, self.length * self.k + 1, self.k)
+        frames = slice(0, self.length * k + 1, k)
         energies = lattice_energies(torch.from_numpy(np.asarray(f["Q"][self.runs, frames], dtype=np.float64)),
                                     torch.from_numpy(np.asarray(f["P"][self.runs, frames], dtype=np.float64)),
                                     self.mass, self.stiffness)                  # (runs, T + 1, 2)
