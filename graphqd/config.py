@@ -28,7 +28,7 @@ class Field:
             "floats"/"ints" (a list of numbers; empty only if the default is), "strs" (a list of
             strings, may be empty) or "any".
         default: value used when the key is absent; REQUIRED makes the key mandatory.
-        choices: allowed values (for "str").
+        choices: allowed values (for "str", and for each element of "strs").
         minimum, maximum: inclusive bounds; `positive` demands > 0.
     """
 
@@ -42,7 +42,8 @@ class Field:
 
     def allowed(self) -> str:
         if self.choices is not None:
-            return "one of " + ", ".join(repr(c) for c in self.choices)
+            return ("a list of strings, each " if self.kind == "strs" else "") + \
+                "one of " + ", ".join(repr(c) for c in self.choices)
         kinds = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string",
                  "lattice": "an integer or a list [Ly, Lx] of integers", "floats": "a list of numbers",
                  "ints": "a list of integers", "strs": "a list of strings",
@@ -83,7 +84,8 @@ class Field:
                 fail()
             return numbers[0] if len(numbers) == 1 else numbers
         if self.kind == "strs":
-            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value) or \
+                    (self.choices is not None and not set(value) <= set(self.choices)):
                 fail()
             return list(value)
         if self.kind in ("floats", "ints"):

@@ -1,13 +1,17 @@
-"""Climate loss (Holstein): the lattice energy of the model's own long rollouts against the exact ensemble's.
+"""Climate loss (Holstein): site statistics of the model's own long rollouts against the exact ensemble's.
 
 A one-step or few-step loss cannot see a bias that acts over thousands of steps: a learned ρ step whose
 occupations do a little too much work on the lattice leaves it too hot on the model's attractor, while every
 short rollout from an exact state is accurate. The climate loss follows a pool of B chains of the first
 training store under the model itself, for as long as the store's trajectories last, and compares the pool's
-mean lattice energies per site with those of the exact training ensemble at the same time t:
+means of site statistics with those of the exact training ensemble at the same time t:
 
     L_climate = Σ_e (ō_e / (σ_e / √B))²,   o_e = (1/(B W)) Σ_j Σ_{h=1..W} (e_j(t + h) − ē(t + h)),
-    e ∈ {P²/(2m), K Q²/2} per site (Holstein lattice energies, DESIGN.md §3.1),
+
+e the site mean of one of (`STATISTICS`; the first three are the terms of the Holstein energy, DESIGN.md §3.1)
+    kinetic P_i²/(2m),  potential K Q_i²/2,  coupling −g Q_i (n_i − ½),  occupation (n_i − ½)²,
+    unbound exp(−Q_i²/(2w²)) with w = g/(8K), a quarter of the polaron displacement g/(2K): the weight of the
+    Q marginal near 0, the sites bound into no polaron (the energies are dominated by the bound ones),
 
 ē(t) the exact ensemble mean over the store's training runs and σ_e the std of one run's e around it (so
 the loss is 1 at one standard error of the pool mean), at times t after a burn-in: the nucleation of the
@@ -33,25 +37,35 @@ import torch
 from torch import Tensor
 
 from graphqd import keys as K
+from graphqd.data.density_band import read_occupations
+from graphqd.data.holstein import params_of_store
 from graphqd.data.store import open_store
 from graphqd.errors import ConfigError
 from graphqd.graphs.holstein import dense_to_band, graph_batch
 
 MEMORY = 0.9  # the running offset ō forgets with this factor per optimiser step (about 10 steps' memory)
+STATISTICS = ("kinetic", "potential", "coupling", "occupation", "unbound")
 
 
-def lattice_energies(Q: Tensor, P: Tensor, mass: float, stiffness: float) -> Tensor:
-    """(P²/(2m), K Q²/2) per site, averaged over the sites of each chain.
+def site_statistics(Q: Tensor, P: Tensor, n: Tensor, params, names) -> Tensor:
+    """The statistics `names` (of `STATISTICS`, see the module docstring) averaged over the sites of each chain.
 
-    Shapes: Q, P (..., L) → (..., 2)."""
-    return torch.stack([(P ** 2).mean(-1) / (2 * mass), stiffness * (Q ** 2).mean(-1) / 2], -1)
+    Shapes: Q, P, n (..., L) → (..., len(names))."""
+    terms = {"kinetic": lambda: P ** 2 / (2 * params.mass), "potential": lambda: params.stiffness * Q ** 2 / 2,
+             "coupling": lambda: -params.g * Q * (n - 0.5), "occupation": lambda: (n - 0.5) ** 2,
+             "unbound": lambda: torch.exp(-0.5 * (Q * 8 * params.stiffness / params.g) ** 2)}
+    return torch.stack([terms[name]().mean(-1) for name in names], -1)
 
 
-def check_length(path: str, step: int, burn_in: int, advance: int, window: int) -> None:
+def check_store(path: str, step: int, burn_in: int, advance: int, window: int, statistics) -> None:
     """ConfigError unless the runs of store `path` last burn-in + advance + window model steps of `step`
-    snapshots (checked before a run directory is written)."""
+    snapshots and have polarons where `unbound` is compared (checked before a run directory is written)."""
     with open_store(path) as handle:
         length = (int(handle["t"].shape[0]) - 1) // step
+        g = params_of_store(handle).g
+    if "unbound" in statistics and g <= 0:
+        raise ConfigError(f"config key 'train.climate_statistics' names 'unbound', the weight of Q near 0 in units of "
+                          f"the polaron displacement g/(2K); '{path}' runs at g = {g}: leave it out")
     if length < burn_in + advance + window:
         raise ConfigError(f"config key 'train.climate_advance': the climate pool needs runs of at least "
                           f"{burn_in + advance + window} model steps (climate_burn_in + climate_advance + "
@@ -68,26 +82,28 @@ class ClimatePool:
         window: W, model steps per optimiser step with gradients.
         burn_in: model steps from t = 0 before the first comparison of each cycle (without gradients).
         constraint_maker: `train.conserve`'s make(batch, initial) or None.
+        statistics: the names (of `STATISTICS`) compared.
     """
 
-    def __init__(self, store, chains: int, advance: int, window: int, burn_in: int, constraint_maker, device):
+    def __init__(self, store, chains: int, advance: int, window: int, burn_in: int, constraint_maker, device,
+                 statistics=("kinetic", "potential")):
         self.store, self.advance, self.window, self.burn_in = store, int(advance), int(window), int(burn_in)
-        self.constraint_maker, self.device = constraint_maker, device
-        self.mass, self.stiffness = store.params.mass, store.params.stiffness
-        self.L, k = store.L, store.step
+        self.constraint_maker, self.device, self.statistics = constraint_maker, device, tuple(statistics)
+        self.params, self.L, k = store.params, store.L, store.step
         self.length = (store.num_frames - 1) // k          # model steps the stored runs last
         self.runs = sorted(store.runs)
         f = store.store.file
         frames = slice(0, self.length * k + 1, k)
-        energies = lattice_energies(torch.from_numpy(np.asarray(f["Q"][self.runs, frames], dtype=np.float64)),
-                                    torch.from_numpy(np.asarray(f["P"][self.runs, frames], dtype=np.float64)),
-                                    self.mass, self.stiffness)                  # (runs, T + 1, 2)
+        exact = torch.stack([site_statistics(*(torch.from_numpy(np.asarray(x, dtype=np.float64)) for x in
+                                               (f["Q"][run, frames], f["P"][run, frames],
+                                                read_occupations(f, run, frames))),
+                                             self.params, self.statistics) for run in self.runs])  # (runs, T + 1, E)
         chains = min(int(chains), len(self.runs))
-        self.mean = energies.mean(0).float().to(device)
-        spread = (energies - energies.mean(0))[:, self.burn_in:].pow(2).mean((0, 1)).sqrt()
+        self.mean = exact.mean(0).float().to(device)
+        spread = (exact - exact.mean(0))[:, self.burn_in:].pow(2).mean((0, 1)).sqrt()
         self.scale = spread.float().to(device) / math.sqrt(chains)
         self.batch = graph_batch(self.L, store.periodic, store.graphs, chains, device)
-        self.cycle, self.offset = 0, torch.zeros(2, device=device)
+        self.cycle, self.offset = 0, torch.zeros(len(self.statistics), device=device)
         self._start()
 
     def _start(self) -> None:
@@ -115,12 +131,12 @@ class ClimatePool:
             for _ in range(time - self.time):
                 state = step(state)
         chains = self.batch.num_graphs
-        offsets = torch.zeros(2, device=self.device)
+        offsets = torch.zeros(len(self.statistics), device=self.device)
         for h in range(1, self.window + 1):
             state = step(state)
-            energies = lattice_energies(state[K.Q].reshape(chains, self.L), state[K.P].reshape(chains, self.L),
-                                        self.mass, self.stiffness)
-            offsets = offsets + (energies.mean(0) - self.mean[time + h]) / self.window
+            values = site_statistics(*(x.reshape(chains, self.L) for x in (
+                state[K.Q], state[K.P], state[K.RHO][self.batch[K.BAND_DIAGONAL], 0])), self.params, self.statistics)
+            offsets = offsets + (values.mean(0) - self.mean[time + h]) / self.window
         self.state, self.time = {key: value.detach() for key, value in state.items()}, time + self.window
         if self.time + self.advance + self.window > self.length:
             self.cycle += 1

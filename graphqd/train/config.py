@@ -9,6 +9,7 @@ from __future__ import annotations
 from graphqd.config import Field, validate
 from graphqd.errors import ConfigError
 from graphqd.models.registry import model_schema
+from graphqd.train.climate import STATISTICS
 
 SECTIONS = {
     "data": {
@@ -61,9 +62,13 @@ SECTIONS = {
                           "energy-band]), kept at their values in the stored first state; the loss sees through "
                           "the projections"),
         "climate_weight": Field("float", 0.0, minimum=0.0, doc="Holstein: weight of the climate loss "
-                                "(graphqd.train.climate), the lattice energies of a pool of chains run under the "
-                                "model for as long as data.path's trajectories last, against its exact ensemble's; "
-                                "0 turns it off"),
+                                "(graphqd.train.climate), site statistics (climate_statistics) of a pool of chains "
+                                "run under the model for as long as data.path's trajectories last, against its "
+                                "exact ensemble's; 0 turns it off"),
+        "climate_statistics": Field("strs", ["kinetic", "potential"], choices=list(STATISTICS),
+                                    doc="site means the climate loss compares: kinetic P²/2m, potential KQ²/2, "
+                                        "coupling −gQ(n − ½), occupation (n − ½)², unbound exp(−Q²/2w²) with "
+                                        "w = g/(8K)"),
         "climate_chains": Field("int", 64, minimum=2, doc="chains of data.path in the climate pool"),
         "climate_advance": Field("int", 32, minimum=0, doc="model steps each climate chain advances per optimiser "
                                  "step without gradients"),

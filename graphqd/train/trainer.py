@@ -36,7 +36,7 @@ from graphqd.runtime import conservation
 from graphqd.runtime.rollout import rollout
 from graphqd.runtime.systems import dataset_class, dataset_for, run_counts, store_paths
 from graphqd.train import distributed
-from graphqd.train.climate import ClimatePool, check_length
+from graphqd.train.climate import STATISTICS, ClimatePool, check_store
 from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
 from graphqd.train.objective import RolloutObjective, input_noise
 from graphqd.train.optimizer import build_optimizer, clip_gradients
@@ -220,11 +220,14 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
                           + (" and data.extra_paths is set" if config["data"]["extra_paths"] else ""))
     if config["train"]["climate_weight"]:
         if system != "holstein":
-            raise ConfigError(f"config key 'train.climate_weight' compares Holstein lattice energies; data.path "
+            raise ConfigError(f"config key 'train.climate_weight' compares Holstein site statistics; data.path "
                               f"holds {system} data: leave it 0")
         climate = config["train"]
-        check_length(config["data"]["path"], config["data"]["step"], climate["climate_burn_in"],
-                     climate["climate_advance"], climate["climate_window"])
+        if not climate["climate_statistics"]:
+            raise ConfigError("config key 'train.climate_statistics' is empty; name at least one of "
+                              + ", ".join(STATISTICS))
+        check_store(config["data"]["path"], config["data"]["step"], climate["climate_burn_in"],
+                    climate["climate_advance"], climate["climate_window"], climate["climate_statistics"])
     if config["train"]["conserve"]:
         if system != "holstein":
             raise ConfigError(f"config key 'train.conserve' projects Holstein rollouts; data.path holds {system} "
@@ -287,7 +290,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         climate = config["train"]
         pool = ClimatePool(first_store(train_set), climate["climate_chains"], climate["climate_advance"],
                            climate["climate_window"], climate["climate_burn_in"], constraint_maker(config, train_set),
-                           device)
+                           device, climate["climate_statistics"])
         if checkpoint is not None and checkpoint.climate is not None:
             pool.load_state_dict(checkpoint.climate)
 
