@@ -146,6 +146,11 @@ class ClimatePool:
         return (self.offset / self.scale).pow(2).sum() + (2 * self.offset * (offsets - offsets.detach())
                                                          / self.scale.pow(2)).sum()
 
+    def offsets(self) -> dict[str, Tensor]:
+        """The running offset ō of each statistic in standard errors of the pool mean (logged as
+        train/climate_<name>; positive where the model's rollouts lie above the exact ensemble)."""
+        return {f"climate_{name}": value for name, value in zip(self.statistics, self.offset / self.scale)}
+
     def state_dict(self) -> dict:
         return {"cycle": self.cycle, "time": self.time, "offset": self.offset.cpu(),
                 "state": {k: v.cpu() for k, v in self.state.items()},

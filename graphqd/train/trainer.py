@@ -339,6 +339,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
                 loss, terms = wrapped(batch, length, noise)
                 if pool is not None:
                     terms["loss_climate"] = pool.loss(model)
+                    terms.update(pool.offsets())
                     loss = loss + config["train"]["climate_weight"] * terms["loss_climate"]
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

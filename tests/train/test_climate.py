@@ -71,10 +71,12 @@ def test_an_exact_step_scores_zero_and_a_heating_one_runs_hot(store, heat):
     assert pool.time == 14 and torch.isfinite(loss)
     relative = (pool.offset / pool.mean[4:].mean(0).abs()).tolist()
     kinetic = relative[0]
+    assert list(pool.offsets()) == [f"climate_{name}" for name in STATISTICS]
     if heat == 1.0:
         assert max(map(abs, relative)) < 1e-4
     else:
         assert kinetic > 1e-3   # ō is a running mean: 0.19 of the window's offset after two steps
+        assert pool.offsets()["climate_kinetic"] > 0
     pool.loss(model)   # 14 + 5 > 20 model steps: the next cycle starts at t = 0
     assert pool.time == 0 and pool.cycle == 1
 
