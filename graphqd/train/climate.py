@@ -59,7 +59,11 @@ def site_statistics(Q: Tensor, P: Tensor, n: Tensor, params, names) -> Tensor:
 
 def check_store(path: str, step: int, burn_in: int, advance: int, window: int, statistics) -> None:
     """ConfigError unless the runs of store `path` last burn-in + advance + window model steps of `step`
-    snapshots and have polarons where `unbound` is compared (checked before a run directory is written)."""
+    snapshots and have polarons where `unbound` is compared, and `statistics` names at least one (checked
+    before a run directory is written)."""
+    if not statistics:
+        raise ConfigError("config key 'train.climate_statistics' is empty; name at least one of "
+                          + ", ".join(STATISTICS))
     with open_store(path) as handle:
         length = (int(handle["t"].shape[0]) - 1) // step
         g = params_of_store(handle).g
@@ -86,7 +90,7 @@ class ClimatePool:
     """
 
     def __init__(self, store, chains: int, advance: int, window: int, burn_in: int, constraint_maker, device,
-                 statistics=("kinetic", "potential")):
+                 statistics):
         self.store, self.advance, self.window, self.burn_in = store, int(advance), int(window), int(burn_in)
         self.constraint_maker, self.device, self.statistics = constraint_maker, device, tuple(statistics)
         self.params, self.L, k = store.params, store.L, store.step

@@ -69,6 +69,11 @@ SECTIONS = {
                                     doc="site means the climate loss compares: kinetic P²/2m, potential KQ²/2, "
                                         "coupling −gQ(n − ½), occupation (n − ½)², unbound exp(−Q²/2w²) with "
                                         "w = g/(8K)"),
+        "climate_gradient": Field("str", "sum", choices=["sum", "projected"],
+                                  doc="how the climate gradient joins the data gradient: 'sum' adds climate_weight "
+                                      "times it; 'projected' drops its part that raises the data loss and caps "
+                                      "its norm at climate_weight times the data gradient's "
+                                      "(graphqd.train.gradient_surgery)"),
         "climate_chains": Field("int", 64, minimum=2, doc="chains of data.path in the climate pool"),
         "climate_advance": Field("int", 32, minimum=0, doc="model steps each climate chain advances per optimiser "
                                  "step without gradients"),

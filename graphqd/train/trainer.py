@@ -36,7 +36,8 @@ from graphqd.runtime import conservation
 from graphqd.runtime.rollout import rollout
 from graphqd.runtime.systems import dataset_class, dataset_for, run_counts, store_paths
 from graphqd.train import distributed
-from graphqd.train.climate import STATISTICS, ClimatePool, check_store
+from graphqd.train.climate import ClimatePool, check_store
+from graphqd.train.gradient_surgery import project_auxiliary
 from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
 from graphqd.train.objective import RolloutObjective, input_noise
 from graphqd.train.optimizer import build_optimizer, clip_gradients
@@ -223,9 +224,6 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
             raise ConfigError(f"config key 'train.climate_weight' compares Holstein site statistics; data.path "
                               f"holds {system} data: leave it 0")
         climate = config["train"]
-        if not climate["climate_statistics"]:
-            raise ConfigError("config key 'train.climate_statistics' is empty; name at least one of "
-                              + ", ".join(STATISTICS))
         check_store(config["data"]["path"], config["data"]["step"], climate["climate_burn_in"],
                     climate["climate_advance"], climate["climate_window"], climate["climate_statistics"])
     if config["train"]["conserve"]:
@@ -325,6 +323,7 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     bar = tqdm(total=total, initial=step, unit="step", desc=f"train {config['model']['name']}",
                disable=None if (processes.is_main and log["progress"]) else True)
     model.train()
+    parameters = [p for p in model.parameters() if p.requires_grad]
     batches = iter(loader)
     last_loss, last_val = float("nan"), float("nan")
     interval = {"count": 0, "loss": 0.0, "terms": {}}   # sums since the last logged step
@@ -340,9 +339,20 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
                 if pool is not None:
                     terms["loss_climate"] = pool.loss(model)
                     terms.update(pool.offsets())
-                    loss = loss + config["train"]["climate_weight"] * terms["loss_climate"]
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            if pool is not None and config["train"]["climate_gradient"] == "projected":
+                scaler.scale(loss).backward()
+                data = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(terms["loss_climate"]).backward()
+                auxiliary = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+                for p, g in zip(parameters, project_auxiliary(data, auxiliary, config["train"]["climate_weight"])):
+                    p.grad = g
+                loss = loss + terms["loss_climate"]
+            else:
+                if pool is not None:
+                    loss = loss + config["train"]["climate_weight"] * terms["loss_climate"]
+                scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
             grad_norm = clip_gradients(model.parameters(), optim["grad_clip"], optim["clip_per_tensor"])
             global_loss = float(processes.mean(loss.detach().float()))

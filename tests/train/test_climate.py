@@ -92,8 +92,10 @@ def climate_config(store, run_dir, **train_keys):
                     "checkpoint_every": 2, "keep_checkpoints": 10, "progress": False, "figures": False}}
 
 
-def test_training_with_the_climate_loss_resumes_exactly(store, tmp_path):
-    full = train(climate_config(store, tmp_path / "full", climate_statistics=["kinetic", "coupling", "occupation"]))
+@pytest.mark.parametrize("gradient", ["sum", "projected"])
+def test_training_with_the_climate_loss_resumes_exactly(store, tmp_path, gradient):
+    full = train(climate_config(store, tmp_path / "full", climate_statistics=["kinetic", "coupling", "occupation"],
+                                climate_gradient=gradient))
     assert all(torch.isfinite(torch.tensor(list(full.losses.values()))))
     saved = ckpt.load(str(tmp_path / "full")).climate
     assert saved["time"] > 0 and set(saved["state"]) == {K.Q, K.P, K.RHO} and saved["offset"].shape == (3,)
@@ -120,3 +122,15 @@ def test_climate_errors(store, tmp_path):
     with pytest.raises(ConfigError, match="train.climate_statistics' is empty"):
         train(climate_config(store, tmp_path / "empty", climate_statistics=[]))
     assert not (tmp_path / "unknown").exists() and not (tmp_path / "empty").exists()
+
+
+def test_the_projected_climate_gradient_is_the_one_applied(store, tmp_path):
+    """'projected' caps the climate gradient at climate_weight times the data gradient: at weight 1e-30 the steps
+    are the data loss's alone, bit for bit (as with the climate loss off), at weight 1 they are not."""
+    def weights(name, **keys):
+        train(climate_config(store, tmp_path / name, steps=2, **keys))
+        return torch.cat([p.reshape(-1) for p in ckpt.load(str(tmp_path / name)).model.values()])
+
+    data_only = weights("off", climate_weight=0.0)
+    assert torch.equal(weights("projected", climate_weight=1e-30, climate_gradient="projected"), data_only)
+    assert not torch.allclose(weights("projected_1", climate_weight=1.0, climate_gradient="projected"), data_only)
