@@ -79,6 +79,7 @@ from graphqd.errors import ConfigError
 from graphqd.graphs.holstein import HolsteinGraphSpec
 from graphqd.models.layers import ACTIVATIONS, ParcNet
 from graphqd.models.normalization import Normalization
+from graphqd.models.particle_hole import mirror, offset_sign
 
 # the config keys every PARC variant shares
 PARC_SCHEMA = {
@@ -100,6 +101,10 @@ PARC_SCHEMA = {
     "phonons": Field("str", "learned", choices=["learned", "exact"],
                      doc="Q and P stepped by networks (the paper), or by their exact equations in the Strang "
                          "order (velocity Verlet; needs splitting: strang; only rho is learned)"),
+    "particle_hole": Field("bool", False, doc="average the step over the particle-hole map Q, P -> -Q, -P, "
+                                              "rho_ij -> delta_ij - (-1)^(i-j) rho_ij* (graphqd.models."
+                                              "particle_hole): equivariant by construction, twice the cost; "
+                                              "exact on open chains and rings of even L"),
 }
 # the lattice constants a model with phonons: exact integrates with (Normalization.constants)
 PHONON_CONSTANTS = ("g", "stiffness", "mass")
@@ -144,6 +149,7 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
         self.normalization = normalization
         self.project = bool(config["hermitian_projection"])
         self.q_embedding = config["q_embedding"]
+        self.particle_hole = bool(config.get("particle_hole", False))
         # .get: configs saved in checkpoints before the key existed reach here without defaults
         self.exact_phonons = config.get("phonons", "learned") == "exact"
         if self.exact_phonons:
@@ -197,6 +203,15 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
 
     # --- PARC step ---------------------------------------------------------------------------
     def forward(self, batch, state: dict) -> dict:
+        """The PARC step; with ``particle_hole`` its average ½[M(u) + T M(T u)] over the particle-hole map T."""
+        out = self.step(batch, state)
+        if not self.particle_hole:
+            return out
+        sign, diagonal = offset_sign(batch[K.BAND_SITES]), batch[K.BAND_DIAGONAL]
+        mirrored = mirror(self.step(batch, mirror(state, sign, diagonal)), sign, diagonal)
+        return {key: 0.5 * (value + mirrored[key]) for key, value in out.items()}
+
+    def step(self, batch, state: dict) -> dict:
         norm = self.normalization
         Q, P, rho = state[K.Q], state[K.P], state[K.RHO]
         graph_of_site = batch[K.GRAPH_OF_SITE] if K.GRAPH_OF_SITE in batch and batch[K.GRAPH_OF_SITE] is not None \

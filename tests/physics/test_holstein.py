@@ -148,3 +148,23 @@ def test_invalid_parameters_raise_clear_errors():
         H.HolsteinParams(L=8, boundary="twisted")
     with pytest.raises(GraphqdError, match="omega"):
         H.HolsteinParams(L=8, omega=0.0)
+
+
+def particle_hole(state):
+    """c_i → (−1)^i c_i†, Q → −Q, P → −P: ρ → 1 − S ρ* S with S = diag((−1)^i) (graphqd.models.particle_hole)."""
+    L = state.Q.shape[-1]
+    S = torch.diag(torch.tensor([(-1.0) ** i for i in range(L)], dtype=torch.complex128))
+    return H.State(-state.Q, -state.P, torch.eye(L, dtype=torch.complex128) - S @ state.rho.conj() @ S)
+
+
+@pytest.mark.parametrize("L,boundary,bipartite", [(8, "periodic", True), (7, "open", True), (7, "periodic", False)])
+def test_the_flow_commutes_with_particle_hole_on_bipartite_chains(L, boundary, bipartite):
+    params = H.HolsteinParams(L=L, g=1.3, boundary=boundary)
+    state = H.random_state(params, seed=3)
+    direct = H.simulate(state, params, 0.5, 4)
+    mirrored = H.simulate(particle_hole(state), params, 0.5, 4)
+    final = H.State(direct.Q[-1], direct.P[-1], direct.rho[-1])
+    difference = max((a - b).abs().max() for a, b in zip(particle_hole(final),
+                                                          (mirrored.Q[-1], mirrored.P[-1], mirrored.rho[-1])))
+    assert (difference < 1e-12) if bipartite else (difference > 1e-3)
+    assert (final.Q - state.Q).abs().max() > 0.1   # the state did move
