@@ -142,6 +142,8 @@ class HolsteinPARC(nn.Module, metaclass=abc.ABCMeta):
     system = "holstein"
     # keys whose change drops or reshapes networks and keeps the others' weights (train.init_from)
     REDUCING_KEYS = ("phonons",)
+    # keys that change how the step applies the networks and not their weights (train.init_from)
+    WRAPPING_KEYS = ("particle_hole",)
 
     def __init__(self, config: dict, normalization: Normalization):
         super().__init__()

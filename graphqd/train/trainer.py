@@ -113,8 +113,9 @@ def _prepare_run_dir(config: dict, resume: str | None, processes) -> tuple[dict,
 
 def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
     """The checkpoint named by train.init_from, checked to fit this run's model and model step (a model
-    class's GRAPH_KEYS, which change its graphs and not its weights, and its REDUCING_KEYS, which drop or reshape
-    networks and keep the others' weights, may differ)."""
+    class's GRAPH_KEYS, which change its graphs and not its weights, its REDUCING_KEYS, which drop or reshape
+    networks and keep the others' weights, and its WRAPPING_KEYS, which change how the networks are applied, may
+    differ)."""
     source = config["train"]["init_from"]
     if not source:
         if config["train"]["init_step"]:
@@ -124,7 +125,8 @@ def initial_weights(config: dict, dt: float) -> ckpt.Checkpoint | None:
     initial = ckpt.load(source)
     # keys that shape only the graphs a model reads (e.g. the band radius of ρ) may change: the weights fit
     cls = model_class(config["model"]["name"])
-    may_differ = {f"model.{key}" for key in getattr(cls, "GRAPH_KEYS", ()) + getattr(cls, "REDUCING_KEYS", ())}
+    may_differ = {f"model.{key}" for name in ("GRAPH_KEYS", "REDUCING_KEYS", "WRAPPING_KEYS")
+                  for key in getattr(cls, name, ())}
     changed = [key for key in differences(validate_model_section(initial.config["model"]), config["model"], "model.")
                if key not in may_differ]
     if changed:

@@ -191,8 +191,8 @@ def test_export_model_and_fine_tune(store, tmp_path):
 @pytest.mark.parametrize("onsite", [False, True])
 def test_init_from_a_learned_lattice_step_into_phonons_exact(store, tmp_path, onsite):
     """model.phonons learned -> exact drops the four phonon networks (on-site or not) and keeps the rho networks'
-    weights, with the store's lattice constants in the normalisation; exact -> learned has no weights for them,
-    and neither has a learned lattice step whose networks change shape (onsite_phonons)."""
+    weights, with the store's lattice constants in the normalisation, and so does particle_hole; exact -> learned
+    has no weights for them, and neither has a learned lattice step whose networks change shape (onsite_phonons)."""
     def parc(run_dir, phonons, onsite_phonons=False, **train_keys):
         config = base_config(store, run_dir, steps=1, **train_keys)
         config["model"] = {"name": "parc_graph", "width": 4, "depth": 1, "band_radius": 2, "splitting": "strang",
@@ -208,6 +208,11 @@ def test_init_from_a_learned_lattice_step_into_phonons_exact(store, tmp_path, on
     assert {k.split(".")[0] for k in exact.model if not k.startswith("normalization")} == \
         {"derivative_rho", "integral_rho"}
     assert all(torch.allclose(learned.model[k].float(), v.float(), atol=1e-6) for k, v in exact.model.items())
+    symmetric = parc(tmp_path / "symmetric", "exact", init_from=str(tmp_path / "exact"))
+    symmetric["model"]["particle_hole"] = True     # applies the same networks twice: the weights carry over
+    train(symmetric)
+    assert all(torch.allclose(exact.model[k].float(), v.float(), atol=1e-6)
+               for k, v in ckpt.load(str(tmp_path / "symmetric")).model.items())
     with pytest.raises(ConfigError, match="derivative_"):
         train(parc(tmp_path / "back", "learned", init_from=str(tmp_path / "exact")))
     with pytest.raises(ConfigError, match="derivative_Q"):
