@@ -1,8 +1,8 @@
 """Gradient surgery for an auxiliary loss: two-task PCGrad (Yu et al., arXiv 2001.06782) with a norm cap.
 
-An auxiliary loss on long-time statistics (the climate loss, graphqd.train.climate) can exceed the data loss's
-gradient by two orders of magnitude; under a global clip the optimiser then follows it alone and trades the
-one-step accuracy away. Given the data gradient g_d and the auxiliary gradient g_a (over all parameters),
+An auxiliary loss on long-time statistics (the climate loss, graphqd.train.climate) can outgrow the data loss's
+gradient by an order of magnitude (experiment 8c, result 11); the optimiser then follows it almost alone and
+trades the one-step accuracy away. Given the data gradient g_d and the auxiliary gradient g_a (over all parameters),
 
     g_a ← g_a − min(0, g_a·g_d) g_d / ‖g_d‖²       (drop the part that raises the data loss to first order)
     g_a ← g_a · min(1, r ‖g_d‖ / ‖g_a‖)            (at most r times the data gradient)

@@ -37,8 +37,8 @@ from graphqd.runtime.rollout import rollout
 from graphqd.runtime.systems import dataset_class, dataset_for, run_counts, store_paths
 from graphqd.train import distributed
 from graphqd.train.climate import ClimatePool, check_store
-from graphqd.train.gradient_surgery import project_auxiliary
 from graphqd.train.config import RESUMABLE_CHANGES, differences, resolve, rollout_length
+from graphqd.train.gradient_surgery import project_auxiliary
 from graphqd.train.objective import RolloutObjective, input_noise
 from graphqd.train.optimizer import build_optimizer, clip_gradients
 from graphqd.train.schedule import build_scheduler
