@@ -343,11 +343,11 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
                     terms.update(pool.offsets())
             optimizer.zero_grad(set_to_none=True)
             if pool is not None and config["train"]["climate_gradient"] == "projected":
-                scaler.scale(loss).backward()
-                data = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(terms["loss_climate"]).backward()
-                auxiliary = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+                def gradients(objective):
+                    optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(objective).backward()
+                    return [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+                data, auxiliary = gradients(loss), gradients(terms["loss_climate"])
                 for p, g in zip(parameters, project_auxiliary(data, auxiliary, config["train"]["climate_weight"])):
                     p.grad = g
                 loss = loss + terms["loss_climate"]
