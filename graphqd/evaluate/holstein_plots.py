@@ -70,3 +70,38 @@ def plot_rollout(truth_path: str, rollout_path: str, run: int, out: str) -> None
     fig.suptitle(f"{rollout_path}: run {run}, L = {truth.shape[1]}")
     fig.savefig(out, dpi=110)
     plt.close(fig)
+
+
+def climate_series(path: str, run: int, steps: int | None = None) -> dict:
+    """Site means of run `run` at every snapshot: the polaron fraction (|Q_i| > 1, a site bound into a polaron;
+    as in experiment 8 of `experiments/holstein_parc/`) and the lattice kinetic energy P_i²/(2m)."""
+    with open_store(path, "holstein") as h:
+        t, Q, P, mass = h["t"][:steps], h["Q"][run, :steps], h["P"][run, :steps], float(h.attrs["mass"])
+    return {"t": t, "Q": Q, "polaron_fraction": (np.abs(Q) > 1).mean(-1), "kinetic": (P ** 2).mean(-1) / (2 * mass)}
+
+
+def plot_climate(truth_path: str, rollout_path: str, run: int, out: str) -> dict:
+    """A chaotic (deep-quench) rollout against the exact run from the same state: the Q maps of both, which
+    decorrelate after a few Lyapunov times, and the site statistics that should not, the polaron fraction
+    and the lattice kinetic energy per site (`climate_series`). Returns both series of both runs."""
+    with open_store(rollout_path, "holstein") as h:
+        model, steps = h.attrs.get("surrogate_model", "surrogate"), h["t"].shape[0]
+    exact, learned = climate_series(truth_path, run, steps), climate_series(rollout_path, run, steps)
+    t = exact["t"]
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), constrained_layout=True)
+    extent, limit = [t[0], t[-1], -0.5, exact["Q"].shape[1] - 0.5], np.abs(exact["Q"]).max()
+    for ax, series, title in ((axes[0], exact, "exact"), (axes[1], learned, model)):
+        image = ax.imshow(series["Q"].T, aspect="auto", origin="lower", cmap="RdBu_r", extent=extent,
+                          vmin=-limit, vmax=limit)
+        ax.set(xlabel="t", ylabel="site i", title=f"$Q_i$: {title}")
+    fig.colorbar(image, ax=axes[1])
+    for ax, name, label in ((axes[2], "polaron_fraction", r"polaron fraction ($|Q_i| > 1$)"),
+                            (axes[3], "kinetic", r"lattice kinetic energy $\langle P_i^2/2m \rangle$")):
+        ax.plot(t, exact[name], label="exact")
+        ax.plot(t, learned[name], "--", label=model)
+        ax.set(xlabel="t", title=label)
+        ax.legend()
+    fig.suptitle(f"{rollout_path}: run {run}, L = {exact['Q'].shape[1]}")
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return {"exact": exact, "model": learned}
