@@ -5,7 +5,8 @@
 # Run from the repository root:  bash experiments/holstein_parc/run_long_chains.sh [data|train|eval|all]
 #   (band-16 models: data16, train16, train16all, data16long, train16long, train16mixed, train16k8, train16k8L64,
 #    train16exact, eval16; K=8 MODEL=... eval16 for the Δt = 0.64 models; deep quench: deepdata, deeptrain (deeptrain8,
-#    deeptrain8c, deeptrain8L64, deeptrain8exact, deeptrain8exactlong, deeptrainexact, deeptrainclimate), then [L=256|8] [MODEL=...]
+#    deeptrain8c, deeptrain8L64, deeptrain8exact, deeptrain8exactlong, deeptrainexact, deeptrainclimate,
+#    deeptrainearly), then [L=256|8] [MODEL=...]
 #    [CONSERVE=...] deep; the band cut's floor: [RADII=...] deepcut)
 # One CPU thread per command. Data go to data/ and runs to runs/ (ignored by git); results to results/long_chains/.
 set -euo pipefail
@@ -233,6 +234,14 @@ if [[ $stage == deeptrainexact ]]; then
   # model continued with the 8-site chains weighted more (pretrained/deep_chains_exact_graph.pt)
   $GQD --threads 1 train --config $HERE/deep_chains_exact_graph.yaml
   $GQD --threads 1 train --config $HERE/deep_chains_exact_L8_graph.yaml
+fi
+if [[ $stage == deeptrainearly ]]; then
+  # after deeptrainclimate's projected seed 2 (results/README.md, result 11): 32 early deep quenches of L = 32 to
+  # t = 24 (seed 7332, never used elsewhere; about 2 min), then deep_chains_climate_early_L8_graph.yaml
+  [[ -f data/deep_early_L32.h5 ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml \
+    --out data/deep_early_L32.h5 --set lattice.L=32 --set trajectories=32 --set seed=7332 \
+    --set integrator.t_final=24 --set storage.rho_band=8
+  $GQD --threads 1 train --config $HERE/deep_chains_climate_early_L8_graph.yaml
 fi
 if [[ $stage == deeptrainclimate ]]; then
   # the data of deeptrainexact, and 64 quenches of L = 8 to t = 800 (seed 880; 15 s), then
