@@ -108,7 +108,8 @@ def main() -> None:
     for item in args.model:
         name, checkpoint = item.split("=", 1)
         models[name] = measure(load_surrogate(checkpoint), params, args.steps, args.eps, tuple(args.conserve))
-        print(f"{name:40s} energy change per site and step at the Fermi sea {models[name]['energy_change_per_site']:+.2e}"
+        change = models[name]["energy_change_per_site"]
+        print(f"{name:40s} energy change per site and step at the Fermi sea {change:+.2e}"
               + "".join(f"; eps {e}: phi_Q after 10 steps bare {c['bare'][10]:.2e}, constrained "
                         f"{c['constrained'][10]:.2e}" for e, c in models[name]["phi_Q"].items()))
     print(f"{'exact':40s} energy change per site and step {exact_change:+.2e}"
