@@ -47,6 +47,9 @@ def _open(path: str, mode: str) -> h5py.File:
         return StoreFile(path, mode, **({"libver": "v108"} if mode == "w" else {}))
     except FileNotFoundError:
         raise StoreError(f"data file '{path}' does not exist") from None
+    except BlockingIOError:  # HDF5's file lock: another process is writing it, or has it open while this writes
+        raise StoreError(f"'{path}' is open in another process (HDF5 file lock); wait until that process has "
+                         f"finished with it") from None
     except OSError:
         raise StoreError(f"'{path}' is not a readable HDF5 file (truncated or foreign); "
                          "delete it and rerun the command that made it") from None

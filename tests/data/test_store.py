@@ -1,4 +1,7 @@
 """HDF5 store: resume without loss or duplication, shards, and clear errors on bad files."""
+import subprocess
+import sys
+
 import h5py
 import numpy as np
 import pytest
@@ -128,6 +131,23 @@ def test_foreign_truncated_and_wrong_system_files(tmp_path):
         open_store(str(path), "wave")
     with pytest.raises(StoreError, match="shard"):
         store_module.shard_range(10, "3/3")
+
+
+def test_a_store_open_in_another_process_is_reported_as_such(tmp_path):
+    """A writer locked out by a reader (or the reverse) must not be told the store is damaged and to delete it."""
+    path = tmp_path / "a.h5"
+    recipe.generate(tiny_config(), str(path), torch.device("cpu"))
+    reader = subprocess.Popen([sys.executable, "-c", "import sys, h5py; f = h5py.File(sys.argv[1], 'r'); "
+                               "print('open', flush=True); sys.stdin.read()", str(path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        with pytest.raises(StoreError, match="open in another process"):
+            store_module._open(str(path), "a")
+    finally:
+        reader.communicate("")
+    with store_module._open(str(path), "a"):  # the lock goes with the reader
+        pass
 
 
 def test_damaged_store_names_the_file_of_the_failing_read(tmp_path):
