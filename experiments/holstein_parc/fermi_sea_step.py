@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 
 import matplotlib
 import numpy as np
@@ -32,6 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from graphqd import keys as K  # noqa: E402
+from graphqd.bench.common import device_description  # noqa: E402
 from graphqd.data.holstein import params_of_store  # noqa: E402
 from graphqd.data.store import open_store  # noqa: E402
 from graphqd.graphs.holstein import dense_to_band, graph_batch  # noqa: E402
@@ -116,7 +116,7 @@ def main() -> None:
           + "".join(f"; eps {e}: phi_Q after 10 steps {c[10]:.2e}" for e, c in exact.items()))
     os.makedirs(args.out_dir, exist_ok=True)
     report = {"data": args.data, "L": args.L, "steps": args.steps, "dt": dt, "conserve": args.conserve,
-              "device": f"{platform.processor() or platform.machine()} CPU, 1 thread",
+              "device": device_description("cpu"),
               "exact": {"energy_change_per_site": exact_change, "phi_Q": exact}, "models": models}
     with open(os.path.join(args.out_dir, "fermi_sea_step.json"), "w") as f:
         json.dump(report, f, indent=1)
