@@ -153,7 +153,9 @@ class StoreWriter:
         """
         self.path = path
         if os.path.exists(path):
-            self.file = _open(path, "r+")
+            # checked read-only: a complete store is never written again, so rerunning the command that made it
+            # works while other processes read it
+            self.file = _open(path, "r")
             attrs_found = self.file.attrs
             if attrs_found.get("system") != system or "graphqd_version" not in attrs_found:
                 self.file.close()
@@ -164,6 +166,9 @@ class StoreWriter:
                 self.file.close()
                 raise StoreError(f"'{path}' exists and was made with a different config or shard; "
                                  "delete it or choose another --out")
+            if not self.complete:
+                self.file.close()
+                self.file = _open(path, "r+")
         else:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             # the empty layout is built under another name and renamed into place, so a process
@@ -225,6 +230,8 @@ class StoreWriter:
         self.file.flush()
 
     def finish(self) -> None:
+        if self.complete:
+            return
         if self.runs_done != int(self.file.attrs["runs_total"]):
             raise StoreError(f"'{self.path}': only {self.runs_done} runs written, cannot mark complete")
         self.file.attrs["complete"] = True

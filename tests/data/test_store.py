@@ -134,7 +134,8 @@ def test_foreign_truncated_and_wrong_system_files(tmp_path):
 
 
 def test_a_store_open_in_another_process_is_reported_as_such(tmp_path):
-    """A writer locked out by a reader (or the reverse) must not be told the store is damaged and to delete it."""
+    """A writer locked out by a reader (or the reverse) must not be told the store is damaged and to delete it;
+    rerunning the command that made a complete store works while others read it."""
     path = tmp_path / "a.h5"
     recipe.generate(tiny_config(), str(path), torch.device("cpu"))
     reader = subprocess.Popen([sys.executable, "-c", "import sys, h5py; f = h5py.File(sys.argv[1], 'r'); "
@@ -144,6 +145,7 @@ def test_a_store_open_in_another_process_is_reported_as_such(tmp_path):
         assert reader.stdout.readline().strip() == "open"
         with pytest.raises(StoreError, match="open in another process"):
             store_module._open(str(path), "a")
+        recipe.generate(tiny_config(), str(path), torch.device("cpu"))  # complete: rerunning writes nothing
     finally:
         reader.communicate("")
     with store_module._open(str(path), "a"):  # the lock goes with the reader
