@@ -76,6 +76,43 @@ def invariant_projection(conserve, params: holstein.HolsteinParams, spec):
     return make
 
 
+def _length_groups(batch, periodic: bool, spec) -> list[tuple[int, torch.Tensor, torch.Tensor]]:
+    """(L, site indices, band-entry indices) of the chains of each length in a PyG batch of chains."""
+    sizes = (batch.ptr[1:] - batch.ptr[:-1]).tolist()
+    bands = [graph_fields(L, periodic, spec)["pairs"].size(1) for L in sizes]
+    site_start = [0] + torch.tensor(sizes).cumsum(0).tolist()
+    band_start = [0] + torch.tensor(bands).cumsum(0).tolist()
+    groups = []
+    for L in sorted(set(sizes)):
+        chains = [c for c, size in enumerate(sizes) if size == L]
+        sites = torch.cat([torch.arange(site_start[c], site_start[c + 1]) for c in chains]).to(batch.ptr.device)
+        band = torch.cat([torch.arange(band_start[c], band_start[c + 1]) for c in chains]).to(batch.ptr.device)
+        groups.append((L, sites, band))
+    return groups
+
+
+def _part(state: dict, sites: torch.Tensor, band: torch.Tensor) -> dict:
+    return {K.Q: state[K.Q][sites], K.P: state[K.P][sites], K.RHO: state[K.RHO][band]}
+
+
+def batch_energy(params: holstein.HolsteinParams, spec):
+    """The energy per site of every chain of a PyG batch of chains of any lengths (`EnergyShell.energy`, with ρ on
+    the model's band; differentiable), for `train.energy_weight`. Returns energy(batch, state) -> (chains,),
+    the chains grouped by length.
+
+    Shapes: batch with `ptr` (chains + 1,) over sites; state {Q, P: (sites,), ρ band: (band entries, 2)}."""
+    shells = {}
+
+    def energy(batch, state: dict) -> torch.Tensor:
+        values = []
+        for L, sites, band in _length_groups(batch, params.boundary == "periodic", spec):
+            if L not in shells:
+                shells[L] = EnergyShell(dataclasses.replace(params, L=L), spec)
+            values.append(shells[L].energy(_part(state, sites, band)) / L)
+        return torch.cat(values)
+    return energy
+
+
 def batch_projection(conserve, params: holstein.HolsteinParams, spec):
     """`invariant_projection` for a PyG batch of chains of any lengths (a training batch of a store mixture):
     the chains of each length are projected together, with `params` at that length. The projections are
@@ -90,26 +127,18 @@ def batch_projection(conserve, params: holstein.HolsteinParams, spec):
     def make(batch, initial: dict):
         if not conserve:
             return None
-        sizes = (batch.ptr[1:] - batch.ptr[:-1]).tolist()
-        bands = [graph_fields(L, params.boundary == "periodic", spec)["pairs"].size(1) for L in sizes]
-        site_start = [0] + torch.tensor(sizes).cumsum(0).tolist()
-        band_start = [0] + torch.tensor(bands).cumsum(0).tolist()
         groups = []
-        for L in sorted(set(sizes)):
-            chains = [c for c, size in enumerate(sizes) if size == L]
-            sites = torch.cat([torch.arange(site_start[c], site_start[c + 1]) for c in chains]).to(batch.ptr.device)
-            band = torch.cat([torch.arange(band_start[c], band_start[c + 1]) for c in chains]).to(batch.ptr.device)
+        for L, sites, band in _length_groups(batch, params.boundary == "periodic", spec):
             if L not in makers:
                 makers[L] = invariant_projection(conserve, dataclasses.replace(params, L=L), spec)
-            part = {K.Q: initial[K.Q][sites], K.P: initial[K.P][sites], K.RHO: initial[K.RHO][band]}
-            groups.append((sites, band, makers[L](part)))
+            groups.append((sites, band, makers[L](_part(initial, sites, band))))
 
         def constraint(state: dict) -> dict:
             if len(groups) == 1:
                 return groups[0][2](state)
             Q, P, rho = state[K.Q], state[K.P], state[K.RHO]
             for sites, band, project in groups:
-                part = project({K.Q: state[K.Q][sites], K.P: state[K.P][sites], K.RHO: state[K.RHO][band]})
+                part = project(_part(state, sites, band))
                 Q, P = Q.index_copy(0, sites, part[K.Q]), P.index_copy(0, sites, part[K.P])
                 rho = rho.index_copy(0, band, part[K.RHO])
             return dict(state, **{K.Q: Q, K.P: P, K.RHO: rho})

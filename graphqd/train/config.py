@@ -61,6 +61,10 @@ SECTIONS = {
                           "and validation rollouts, as by 'graphqd rollout --conserve' (e.g. [purity-band, "
                           "energy-band]), kept at their values in the stored first state; the loss sees through "
                           "the projections"),
+        "energy_weight": Field("float", 0.0, minimum=0.0, doc="Holstein: weight of the change of each chain's "
+                               "energy per site across every raw model step of the training rollouts, before "
+                               "train.conserve's projections (squared, hopping units; the exact step keeps it; "
+                               "graphqd.train.objective); 0 turns it off"),
         "climate_weight": Field("float", 0.0, minimum=0.0, doc="Holstein: weight of the climate loss "
                                 "(graphqd.train.climate), site statistics (climate_statistics) of a pool of chains "
                                 "run under the model for as long as data.path's trajectories last, against its "

@@ -19,6 +19,15 @@ that of the stored (clean) state; a model whose `rate_label` is "midpoint" (PARC
 splitting) is compared with ½(du/dt|_{h−1} + du/dt|_h) instead. The module wraps the model so
 that DistributedDataParallel sees the whole rollout as one forward pass.
 
+With `energy_of` and `energy_weight` > 0 (Holstein's `train.energy_weight`) the loss also holds the energy per
+site E/L of each chain across every raw model step, before any constraint, to the exact dynamics' (which keeps it):
+
+    + w_E (1/H) Σ_h mean_chains[(E(model(û_{h−1})) − E(û_{h−1}))² / L²]   (hopping units²)
+
+A constraint that restores the energy hides the raw step's error from the state loss, and a small error shared by
+every bond (at the free Fermi sea, where the exact step moves nothing) is small in the state's RMSE but not in the
+energy it changes (experiment 8c of the Holstein report, result 12).
+
 With `checkpoint_steps`, each model step of the rollout is a `torch.utils.checkpoint` segment:
 the backward pass recomputes one step's activations at a time instead of keeping all H, so the
 memory of an H-step rollout is that of one step plus the H states (at the cost of one more
@@ -48,8 +57,10 @@ def squared_error(error: Tensor, weight: Tensor | None) -> Tensor:
 
 class RolloutObjective(nn.Module):
     def __init__(self, model: nn.Module, state_keys: tuple, rate_weight: float = 1.0, state_at=None,
-                 checkpoint_steps: bool = False, raw_units: bool = False, scored=None, constraint_for=None):
+                 checkpoint_steps: bool = False, raw_units: bool = False, scored=None, constraint_for=None,
+                 energy_of=None, energy_weight: float = 0.0):
         super().__init__()
+        self.energy_of, self.energy_weight = energy_of, float(energy_weight)
         self.constraint_for = constraint_for
         self.scored = scored or (lambda state: state)
         self.raw_units = bool(raw_units)
@@ -74,6 +85,10 @@ class RolloutObjective(nn.Module):
                 out = checkpoint(self.model, batch, state, use_reentrant=False)
             else:
                 out = self.model(batch, state)
+            if self.energy_weight > 0:
+                after = self.energy_of(batch, {key: out[key] for key in self.state_keys})
+                change = after - self.energy_of(batch, state)
+                terms["loss_energy"] = terms.get("loss_energy", 0.0) + change.pow(2).mean() / length
             if constraint is not None:
                 out = dict(out, **constraint({key: out[key] for key in self.state_keys}))
             predicted, target = self.scored(out), self.scored(self.state_at(batch, h))
@@ -89,7 +104,8 @@ class RolloutObjective(nn.Module):
                     error = ((out[rate_key(key)] - label) / scale).pow(2).mean()
                     terms[f"loss_rate_{key}"] = terms.get(f"loss_rate_{key}", 0.0) + error / length
             state = {key: out[key] for key in self.state_keys}
-        total = sum(value * (self.rate_weight if name.startswith("loss_rate_") else 1.0)
+        weights = {"loss_energy": self.energy_weight}
+        total = sum(value * weights.get(name, self.rate_weight if name.startswith("loss_rate_") else 1.0)
                     for name, value in terms.items())
         return total, terms
 

@@ -155,6 +155,14 @@ def constraint_maker(config: dict, dataset):
     return conservation.batch_projection(tuple(conserve), member.params, member.graphs)
 
 
+def energy_maker(config: dict, dataset):
+    """energy(batch, state) -> energy per site of each chain, for `train.energy_weight`, or None."""
+    if not config["train"]["energy_weight"]:
+        return None
+    member = first_store(dataset)
+    return conservation.batch_energy(member.params, member.graphs)
+
+
 class Validator:
     """Rollouts from t = 0 of validation trajectories against the stored ones (with `train.conserve`'s
     projections)."""
@@ -228,6 +236,9 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
         climate = config["train"]
         check_store(config["data"]["path"], config["data"]["step"], climate["climate_burn_in"],
                     climate["climate_advance"], climate["climate_window"], climate["climate_statistics"])
+    if config["train"]["energy_weight"] and system != "holstein":
+        raise ConfigError(f"config key 'train.energy_weight' holds Holstein chains to their energy; data.path holds "
+                          f"{system} data: leave it 0")
     if config["train"]["conserve"]:
         if system != "holstein":
             raise ConfigError(f"config key 'train.conserve' projects Holstein rollouts; data.path holds {system} "
@@ -250,7 +261,8 @@ def _train(config: dict, resume: str | None, processes) -> TrainResult:
     model = build_model(config["model"], normalization).to(device)
     objective = RolloutObjective(model, train_set.state_keys, config["train"]["rate_weight"], train_set.state_at,
                                  config["train"]["checkpoint_steps"], config["train"]["loss_units"] == "raw",
-                                 train_set.scored, constraint_maker(config, train_set))
+                                 train_set.scored, constraint_maker(config, train_set), energy_maker(config, train_set),
+                                 config["train"]["energy_weight"])
     if config["train"]["compile"]:
         objective.model = torch.compile(model)
     wrapped = DistributedDataParallel(objective) if processes.active else objective

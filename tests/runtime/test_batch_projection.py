@@ -1,12 +1,12 @@
 """batch_projection: the --conserve projections on a training batch of chains of several lengths equal those of
-each length alone, and gradients pass through them."""
+each length alone, and gradients pass through them; batch_energy is each chain's energy per site."""
 import torch
 from torch_geometric.data import Batch
 
 from graphqd import keys as K
-from graphqd.graphs.holstein import HolsteinGraphSpec, HolsteinSample, dense_to_band, graph_fields
+from graphqd.graphs.holstein import HolsteinGraphSpec, HolsteinSample, band_to_dense, dense_to_band, graph_fields
 from graphqd.physics import holstein
-from graphqd.runtime.conservation import batch_projection, invariant_projection
+from graphqd.runtime.conservation import batch_energy, batch_projection, invariant_projection
 
 CONSERVE = ("purity-band", "energy-band")
 
@@ -59,3 +59,20 @@ def test_gradients_pass_through_the_projections():
     sum(value.square().sum() for value in projected.values()).backward()
     for key, value in moved.items():
         assert torch.isfinite(value.grad).all() and value.grad.abs().sum() > 0, key
+
+
+def test_batch_energy_is_the_energy_per_site_of_each_chain():
+    """Against `physics.holstein.energy` of the dense states, on chains whose band (radius 3) holds every entry the
+    energy reads."""
+    spec, lengths = HolsteinGraphSpec(band_radius=3), (8, 12, 8, 12)
+    params = holstein.HolsteinParams(L=8, g=2.0)
+    batch, chains, state = _batch(lengths, spec, 0.02, 3)
+    energy = batch_energy(params, spec)(batch, state)
+    by_length = {L: [k for k, size in enumerate(lengths) if size == L] for L in sorted(set(lengths))}
+    expected = []
+    for L, members in by_length.items():
+        for k in members:
+            p = holstein.HolsteinParams(L=L, g=2.0)
+            rho = band_to_dense(chains[k][K.RHO], L, True, spec)
+            expected.append(holstein.energy(holstein.State(chains[k][K.Q], chains[k][K.P], rho), p) / L)
+    torch.testing.assert_close(energy, torch.stack(expected).to(energy.dtype), rtol=0, atol=1e-12)

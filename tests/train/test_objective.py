@@ -47,3 +47,24 @@ def test_a_constraint_acts_after_every_step_and_feeds_the_next():
     loss, _ = objective({"u": frames}, 3)
     torch.testing.assert_close(loss, sum(((h * offset / 2) ** 2).mean() for h in (1, 2, 3)) / 3)
     assert len(made) == 1 and torch.equal(made[0], frames[:, 0])
+
+
+def test_the_energy_term_sees_the_raw_step_before_the_constraint():
+    """E(u) = mean of channel 0: every raw step of u → u + c changes it by c₀, although the constraint takes half of
+    the step back before the state loss and the next step see it."""
+    frames = torch.zeros(5, 4, 2)
+    offset = torch.tensor([0.3, -0.2])
+
+    def energy_of(batch, state):
+        return state["u"][:, 0].mean()[None]
+
+    def constraint_for(batch, initial):
+        return lambda state: {"u": state["u"] - offset / 2}
+    plain = RolloutObjective(Drift(offset), ("u",), raw_units=True, constraint_for=constraint_for)
+    held = RolloutObjective(Drift(offset), ("u",), raw_units=True, constraint_for=constraint_for,
+                            energy_of=energy_of, energy_weight=10.0)
+    state_loss, plain_terms = plain({"u": frames}, 3)
+    loss, terms = held({"u": frames}, 3)
+    assert "loss_energy" not in plain_terms
+    torch.testing.assert_close(terms["loss_energy"], offset[0] ** 2)
+    torch.testing.assert_close(loss, state_loss + 10.0 * offset[0] ** 2)

@@ -298,3 +298,24 @@ def test_torchrun_two_processes_match_one(store, tmp_path):
     events.Reload()
     losses = [e.value for e in events.Scalars("train/loss")]
     np.testing.assert_allclose(losses, [single_result.losses[s] for s in range(1, 5)], rtol=1e-5)
+
+
+def test_energy_weight_adds_the_raw_steps_energy_change(store, tmp_path):
+    """train.energy_weight: the loss holds each chain's energy across the raw model steps (logged as loss_energy):
+    the first step's loss grows by the weight times that term (the tiny store's early quench changes the energy by
+    about 1e-7 per site and step, hence the large weight), and what is learned changes."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    weight, runs, logged = 1e12, {}, {}
+    for w in (0.0, weight):
+        config = base_config(store, tmp_path / f"w{w:g}", steps=3, conserve=["energy-band"], energy_weight=w)
+        config["log"].update(val_every=3, figures=False)
+        runs[w] = train(config)
+        events = EventAccumulator(str(tmp_path / f"w{w:g}"), size_guidance={"scalars": 0})
+        events.Reload()
+        logged[w] = {tag: [e.value for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+    assert "train/loss_energy" not in logged[0.0]
+    energy = logged[weight]["train/loss_energy"]
+    assert len(energy) == 3 and all(np.isfinite(energy)) and min(energy) > 0
+    assert runs[weight].losses[1] - runs[0.0].losses[1] == pytest.approx(weight * energy[0], rel=1e-2)
+    weights = [ckpt.load(str(tmp_path / f"w{w:g}")).model for w in (0.0, weight)]
+    assert any(not torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
