@@ -98,25 +98,40 @@ def surrogate_demo(out: str, train_steps: int, steps: int = 250) -> None:
           f"{metrics['valid_time']:.3g}; L = 64 rollout vs exact in surrogate_rollout_L64.png")
 
 
+def roll_pretrained(checkpoint: str, data: str, rollout: str, t_final: float, lattice: int, label: str,
+                    **options) -> tuple[int, dict] | None:
+    """Roll a committed checkpoint out to `t_final` (in steps of its Δt) on one chain of `lattice` sites made by the
+    recipe of `data`, ρ kept on the model's band, with the exact run written beside it (earlier files of both
+    replaced); returns (steps, `write_rollouts`' summary), or None with a note where the checkpoint is missing."""
+    from graphqd.evaluate.holstein_rollout import exact_path, write_rollouts
+    from graphqd.runtime.surrogate import load_surrogate
+
+    if not os.path.isfile(checkpoint):
+        print(f"{label}: '{checkpoint}' not found (it ships with the repository); skipped")
+        return None
+    for path in (rollout, exact_path(rollout)):
+        if os.path.exists(path):
+            os.remove(path)
+    surrogate = load_surrogate(checkpoint)
+    steps = max(1, round(t_final / surrogate.dt))
+    return steps, write_rollouts(surrogate, data, rollout, steps=steps, lattice=lattice, runs=1, rho="band",
+                                 **options)
+
+
 def pretrained_demo(out: str, checkpoint: str, t_final: float, lattice: int = PRETRAINED_LATTICE) -> None:
     """Roll the pretrained graph PARC of the shallow quench out to `t_final` (in steps of the model's Δt)
     on a chain of `lattice` sites, 32 times the L = 8 chain of the demo's data, from that chain's own CDW
     ground state; plot it against the exact trajectory written beside it and report the Q error at the
     last step relative to the CDW amplitude of the exact run."""
     from graphqd.data.store import open_store
-    from graphqd.evaluate.holstein_rollout import exact_path, write_rollouts
-    from graphqd.runtime.surrogate import load_surrogate
+    from graphqd.evaluate.holstein_rollout import exact_path
 
-    if not os.path.isfile(checkpoint):
-        print(f"pretrained graph PARC: '{checkpoint}' not found (it ships with the repository); skipped")
+    rollout = os.path.join(out, "pretrained_rollout.h5")
+    done = roll_pretrained(checkpoint, os.path.join(out, "holstein_shallow.h5"), rollout, t_final, lattice,
+                           "pretrained graph PARC")
+    if done is None:
         return
-    data, rollout = os.path.join(out, "holstein_shallow.h5"), os.path.join(out, "pretrained_rollout.h5")
-    for path in (rollout, exact_path(rollout)):
-        if os.path.exists(path):
-            os.remove(path)
-    surrogate = load_surrogate(checkpoint)
-    steps = max(1, round(t_final / surrogate.dt))
-    summary = write_rollouts(surrogate, data, rollout, steps=steps, lattice=lattice, runs=1, rho="band")
+    steps, summary = done
     plot_rollout(exact_path(rollout), rollout, 0, os.path.join(out, "pretrained_rollout.png"))
     with open_store(exact_path(rollout), "holstein") as h, open_store(rollout, "holstein") as r:
         truth, predicted = h["Q"][0, :steps + 1], r["Q"][0]
@@ -137,20 +152,14 @@ def deep_pretrained_demo(out: str, checkpoint: str, t_final: float, lattice: int
     both (`plot_climate`) and report the polaron fraction and lattice kinetic energy per site of both over the
     second half of the run (the chaotic trajectories decorrelate; these statistics should agree)."""
     from graphqd.evaluate.holstein_plots import plot_climate
-    from graphqd.evaluate.holstein_rollout import exact_path, write_rollouts
-    from graphqd.runtime.surrogate import load_surrogate
+    from graphqd.evaluate.holstein_rollout import exact_path
 
-    if not os.path.isfile(checkpoint):
-        print(f"pretrained deep-quench graph PARC: '{checkpoint}' not found (it ships with the repository); skipped")
+    rollout = os.path.join(out, "deep_pretrained_rollout.h5")
+    done = roll_pretrained(checkpoint, os.path.join(out, "holstein_deep.h5"), rollout, t_final, lattice,
+                           "pretrained deep-quench graph PARC", conserve=DEEP_CONSERVE)
+    if done is None:
         return
-    data, rollout = os.path.join(out, "holstein_deep.h5"), os.path.join(out, "deep_pretrained_rollout.h5")
-    for path in (rollout, exact_path(rollout)):
-        if os.path.exists(path):
-            os.remove(path)
-    surrogate = load_surrogate(checkpoint)
-    steps = max(2, round(t_final / surrogate.dt))
-    summary = write_rollouts(surrogate, data, rollout, steps=steps, lattice=lattice, runs=1, rho="band",
-                             conserve=DEEP_CONSERVE)
+    steps, summary = done
     series = plot_climate(exact_path(rollout), rollout, 0, os.path.join(out, "deep_pretrained_rollout.png"))
     late = slice(steps // 2, None)
     metrics = {"checkpoint": checkpoint, "L": lattice, "steps": steps, "dt": summary["dt"],
