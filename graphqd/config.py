@@ -93,6 +93,11 @@ class Field:
                 fail()  # empty only where the default is (an optional list)
             scalar = Field(self.kind[:-1], minimum=self.minimum, maximum=self.maximum, positive=self.positive)
             return [scalar.check(key, v) for v in value]
+        if self.kind == "float" and isinstance(value, str):
+            try:  # YAML 1.1 (PyYAML) reads 1e-4 and 1e6, without a dot, as strings
+                value = float(value)
+            except ValueError:
+                fail()
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             fail()
         if self.kind == "int":

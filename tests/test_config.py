@@ -16,6 +16,17 @@ def test_defaults_and_overrides():
     assert resolved == {"seed": 2, "model": {"omega": 0.5, "kind": "a"}, "lattice": {"L": [4, 6]}}
 
 
+def test_numbers_in_exponent_notation_without_a_dot():
+    """PyYAML reads 1e-4 and 1e6 as strings (YAML 1.1 wants 1.0e-4); a number field takes them as numbers, in a
+    file and in --set, and still refuses words and infinities."""
+    config = cfg.load(None, ["model.omega=1e-4"])
+    assert cfg.validate(config, SCHEMA)["model"]["omega"] == 1e-4
+    assert cfg.validate({"model": {"omega": "2E6"}}, SCHEMA)["model"]["omega"] == 2e6
+    for word in ("fast", "inf", "nan"):
+        with pytest.raises(ConfigError, match="'model.omega' must be a number > 0"):
+            cfg.validate({"model": {"omega": word}}, SCHEMA)
+
+
 @pytest.mark.parametrize("config,match", [
     ({"sed": 1}, "unknown config key 'sed'; allowed keys at the top level: seed, model, lattice"),
     ({"model": {"omga": 1}}, "unknown config key 'model.omga'"),
