@@ -9,7 +9,8 @@ rate of the Peierls instability (DESIGN.md §3.1). For each model this script me
 * φ_Q(t) = (1/L) Σ_i (−1)^i Q_i from a staggered seed Q_i = ε(−1)^i, P = 0, under the exact Ehrenfest dynamics,
   the bare model, and the model through the projections of `--conserve` (as `graphqd rollout --conserve`).
 
-Writes fermi_sea_step.json and fermi_sea_step.png (|φ_Q|/ε against t, log scale) under --out-dir.
+Writes fermi_sea_step.json and fermi_sea_step.png (|φ_Q|/ε against t, log scale; the models of --plot) under
+--out-dir.
 
 Usage (from the repository root):
     python experiments/holstein_parc/fermi_sea_step.py --data data/deep_climate.h5 \
@@ -89,6 +90,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=250)
     parser.add_argument("--eps", type=float, nargs="+", default=[1e-6, 1e-4])
     parser.add_argument("--conserve", nargs="+", default=["purity-band", "energy-band"])
+    parser.add_argument("--plot", nargs="+", default=None, metavar="NAME", help="models drawn (default: all)")
     parser.add_argument("--out-dir", required=True)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -127,6 +129,8 @@ def main() -> None:
         key = f"{eps:g}"
         ax.semilogy(t, np.abs(exact[key]) / eps, "k", label="exact")
         for k, (name, result) in enumerate(models.items()):
+            if args.plot is not None and name not in args.plot:
+                continue
             curves = result["phi_Q"][key]
             ax.semilogy(t, np.abs(curves["bare"]) / eps, ":", color=f"C{k}", label=f"{name}, bare")
             ax.semilogy(t, np.abs(curves["constrained"]) / eps, "--", color=f"C{k}",
