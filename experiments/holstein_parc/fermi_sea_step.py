@@ -9,8 +9,7 @@ rate of the Peierls instability (DESIGN.md §3.1). For each model this script me
 * φ_Q(t) = (1/L) Σ_i (−1)^i Q_i from a staggered seed Q_i = ε(−1)^i, P = 0, under the exact Ehrenfest dynamics,
   the bare model, and the model through the projections of `--conserve` (as `graphqd rollout --conserve`).
 
-Writes fermi_sea_step.json and fermi_sea_step.png (|φ_Q|/ε against t, log scale; the models of --plot) under
---out-dir.
+Writes fermi_sea_step[_<tag>].json and .png (|φ_Q|/ε against t, log scale; the models of --plot) under --out-dir.
 
 Usage (from the repository root):
     python experiments/holstein_parc/fermi_sea_step.py --data data/deep_climate.h5 \
@@ -92,6 +91,7 @@ def main() -> None:
     parser.add_argument("--conserve", nargs="+", default=["purity-band", "energy-band"])
     parser.add_argument("--plot", nargs="+", default=None, metavar="NAME", help="models drawn (default: all)")
     parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--tag", default="", help="output names fermi_sea_step_<tag>.json and .png")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with open_store(args.data, "holstein") as handle:
@@ -120,7 +120,8 @@ def main() -> None:
     report = {"data": args.data, "L": args.L, "steps": args.steps, "dt": dt, "conserve": args.conserve,
               "device": device_description("cpu"),
               "exact": {"energy_change_per_site": exact_change, "phi_Q": exact}, "models": models}
-    with open(os.path.join(args.out_dir, "fermi_sea_step.json"), "w") as f:
+    stem = os.path.join(args.out_dir, "fermi_sea_step" + (f"_{args.tag}" if args.tag else ""))
+    with open(stem + ".json", "w") as f:
         json.dump(report, f, indent=1)
     t = dt * np.arange(args.steps + 1)
     fig, axes = plt.subplots(1, len(args.eps), figsize=(5.5 * len(args.eps), 4), constrained_layout=True,
@@ -137,7 +138,7 @@ def main() -> None:
                         label=f"{name}, {' + '.join(args.conserve)}")
         ax.set(xlabel="t", ylabel=r"$|\phi_Q| / \varepsilon$", title=f"staggered seed ε = {eps:g}, L = {args.L}")
     axes[0][0].legend(fontsize=8)
-    fig.savefig(os.path.join(args.out_dir, "fermi_sea_step.png"), dpi=110)
+    fig.savefig(stem + ".png", dpi=110)
     plt.close(fig)
 
 

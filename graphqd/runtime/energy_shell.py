@@ -43,6 +43,9 @@ from graphqd.runtime.isospectral import Isospectral
 # The cap on the rotation angle ‖sA‖_F of the electronic shells, per chain of 8 sites (where it was chosen);
 # ‖sA‖²_F sums over the sites, so a chain of L sites gets MAX_ANGLE_8·√(L/8): each site rotates as far on any length.
 MAX_ANGLE_8 = 0.1
+# The energy error per site that `energy-band-tolerant` leaves to the electrons' rotation of later steps instead of
+# moving the lattice (see `BandElectronicShell`); below the deep-quench target of 0.05 per site.
+ENERGY_TOLERANCE = 0.02
 
 
 def _rotation_step(c1: torch.Tensor, c2: torch.Tensor, excess: torch.Tensor, h_norm: torch.Tensor,
@@ -200,19 +203,29 @@ class BandElectronicShell:
     ‖sA‖_F ≤ `max_angle`·√(L/8) as in `ElectronicShell`; (Q, P) take what is left (`EnergyShell.project`).
     Needs band_radius ≥ 1; on a ring with 2r + 1 ≥ L it is the whole matrix and agrees with
     `ElectronicShell` to O(s³).
+
+    With a `tolerance` δ > 0 ("energy-band-tolerant") the lattice takes only the part of what is left beyond
+    δ per site, |E − E₀| ≤ δL; the rest stays for the rotation of later steps, which aims at E₀ every step.
+    The lattice move is ill-conditioned where (Q, P) rest near their minimum, as on the free Fermi sea of a
+    deep quench: there ∇_(Q,P)E is tiny, an energy excess is met by relaxing Q towards g(n − ½)/K, which
+    triples a staggered seed per step (the Peierls instability run at the wrong rate), and a deficit by a
+    move of size √(2|ΔE|/K) along the seed. ρ then also nearly commutes with h, so the rotation cannot take
+    it either, and a learned step's energy error of 10⁻² per site (or the band purification of the truncated
+    Fermi sea, +10⁻² per site) nucleates the polarons within a few steps (experiment 8c, result 12).
     """
 
-    def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, max_angle: float = MAX_ANGLE_8):
+    def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, max_angle: float = MAX_ANGLE_8,
+                 tolerance: float = 0.0):
         self.lattice = EnergyShell(params, spec)
-        self.params, self.spec, self.max_angle = params, spec, max_angle
+        self.params, self.spec, self.max_angle, self.tolerance = params, spec, max_angle, tolerance
         self.periodic = params.boundary == "periodic"
 
     def energy(self, state: dict) -> torch.Tensor:
         return self.lattice.energy(state)
 
     def project(self, state: dict, target: torch.Tensor) -> dict:
-        """The state with ρ moved along the truncated rotation so that E = target per chain, the rest
-        through (Q, P)."""
+        """The state with ρ moved along the truncated rotation so that E = target per chain, the rest (beyond
+        the tolerance) through (Q, P)."""
         L, r, periodic, p = self.lattice.L, self.spec.band_radius, self.periodic, self.params
         rho = band_to_rows(state[K.RHO].double().reshape(-1, self.lattice.M, 2), L, periodic, self.spec)
         h = band_algebra.hopping_rows(state[K.Q].double().reshape(-1, L), p.hopping, p.g, periodic)
@@ -226,4 +239,7 @@ class BandElectronicShell:
         s = s[:, None, None]
         band = rows_to_band(rho + s * D + s ** 2 / 2 * D2, L, periodic, self.spec)
         state = dict(state, **{K.RHO: band.reshape(state[K.RHO].shape).to(state[K.RHO].dtype)})
+        if self.tolerance > 0:  # the nearest energy within the tolerance
+            slack = self.tolerance * L
+            target = torch.minimum(torch.maximum(self.lattice.energy(state), target - slack), target + slack)
         return self.lattice.project(state, target)
