@@ -7,9 +7,9 @@ initial state: "spectrum", the eigenvalues of ρ (`graphqd.runtime.isospectral`)
 purification step on the model's band with the electron number kept (`graphqd.runtime.band_purity`), and then the
 total energy, either through (Q, P) ("energy", `EnergyShell`), through a unitary rotation of ρ ("energy-rho",
 `ElectronicShell`, which needs the whole ρ) or through that rotation to second order with products
-truncated to the model's band ("energy-band", `BandElectronicShell`, O(L · r²) for long chains), or that with
-the lattice taking only the error beyond `ENERGY_TOLERANCE` per site ("energy-band-tolerant"), which avoids an
-ill-conditioned lattice move where the lattice rests near its minimum (the free Fermi sea of a deep quench).
+truncated to the model's band ("energy-band", `BandElectronicShell`, O(L · r²) for long chains), or that with the
+lattice moved only where the move is well conditioned ("energy-band-conditioned", at most `MAX_RELAXATION` of the
+way to its minimum), not where it rests near its minimum (the free Fermi sea of a deep quench).
 Used by `graphqd rollout --conserve …` and `graphqd evaluate --conserve …`, and, through
 `batch_projection`, inside the training rollouts (`train.conserve`), so that a model learns the step that its
 constrained rollouts take.
@@ -26,16 +26,16 @@ from graphqd.errors import GraphqdError
 from graphqd.graphs.holstein import graph_fields
 from graphqd.physics import holstein
 from graphqd.runtime.band_purity import BandPurity
-from graphqd.runtime.energy_shell import ENERGY_TOLERANCE, BandElectronicShell, ElectronicShell, EnergyShell
+from graphqd.runtime.energy_shell import MAX_RELAXATION, BandElectronicShell, ElectronicShell, EnergyShell
 from graphqd.runtime.isospectral import Isospectral
 
 # in the order they are projected onto
-INVARIANTS = ("spectrum", "purity-band", "energy", "energy-rho", "energy-band", "energy-band-tolerant")
+INVARIANTS = ("spectrum", "purity-band", "energy", "energy-rho", "energy-band", "energy-band-conditioned")
 HELP = ("'spectrum' (eigenvalues of rho; whole-matrix band only), 'purity-band' (half a purification step "
         "towards occupations 0, 1/2, 1 on the model's band), 'energy' (through Q, P), 'energy-rho' (by a unitary "
         "rotation of rho; whole-matrix band only), 'energy-band' (that rotation to second order on the model's "
-        "band; any chain length) or 'energy-band-tolerant' (the same, the lattice taking only the error beyond "
-        f"{ENERGY_TOLERANCE} per site)")
+        "band; any chain length) or 'energy-band-conditioned' (the same, the lattice moved only where that is well "
+        f"conditioned: at most {MAX_RELAXATION:g} of the way to its minimum)")
 
 
 def check(conserve, what: str = "--conserve") -> list[str]:
@@ -65,7 +65,7 @@ def invariant_projection(conserve, params: holstein.HolsteinParams, spec):
         projections.append((purity, purity.number))
     if energies:
         shell = {"energy": EnergyShell, "energy-rho": ElectronicShell, "energy-band": BandElectronicShell,
-                 "energy-band-tolerant": functools.partial(BandElectronicShell, tolerance=ENERGY_TOLERANCE),
+                 "energy-band-conditioned": functools.partial(BandElectronicShell, max_relaxation=MAX_RELAXATION),
                  }[energies[0]](params, spec)
         projections.append((shell, shell.energy))
 

@@ -43,9 +43,10 @@ from graphqd.runtime.isospectral import Isospectral
 # The cap on the rotation angle ‖sA‖_F of the electronic shells, per chain of 8 sites (where it was chosen);
 # ‖sA‖²_F sums over the sites, so a chain of L sites gets MAX_ANGLE_8·√(L/8): each site rotates as far on any length.
 MAX_ANGLE_8 = 0.1
-# The energy error per site that `energy-band-tolerant` leaves to the electrons' rotation of later steps instead of
-# moving the lattice (see `BandElectronicShell`); below the deep-quench target of 0.05 per site.
-ENERGY_TOLERANCE = 0.02
+# The largest lattice move `energy-band-conditioned` takes, as the fraction |s|·max(K, 1/m) of the way from (Q, P)
+# to the minimum of E along ∇E (see `EnergyShell.project`); in the domain phase of a deep quench the moves are
+# below 0.01, at rest on the free Fermi sea they are about 1.
+MAX_RELAXATION = 0.05
 
 
 def _rotation_step(c1: torch.Tensor, c2: torch.Tensor, excess: torch.Tensor, h_norm: torch.Tensor,
@@ -109,8 +110,12 @@ class EnergyShell:
         Q, P, rho, n = self._split(state)
         return self._kinetic(P) + self._potential(Q, rho, n)
 
-    def project(self, state: dict, target: torch.Tensor) -> dict:
-        """The state with (Q, P) moved along ∇E so that E = target per chain (see the module docstring)."""
+    def project(self, state: dict, target: torch.Tensor, max_relaxation: float | None = None) -> dict:
+        """The state with (Q, P) moved along ∇E so that E = target per chain (see the module docstring).
+
+        The move is Q ← (1 − sK) Q + sK·g(n − ½)/K, P ← (1 − s/m) P: a fraction sK of the way to the
+        lattice's equilibrium at fixed ρ and s/m of its momentum. With `max_relaxation` κ a chain whose move
+        has |s|·max(K, 1/m) > κ stays where it is (an ill-conditioned move, see `BandElectronicShell`)."""
         Q, P, rho, n = self._split(state)
         p = self.params
         grad_Q, grad_P = p.stiffness * Q - p.g * (n - 0.5), P / p.mass
@@ -120,6 +125,8 @@ class EnergyShell:
         discriminant = G ** 2 - 4 * H * excess
         s = torch.where(discriminant >= 0, 2 * excess / (G + discriminant.clamp(min=0).sqrt()).clamp(min=1e-300),
                         G / (2 * H))
+        if max_relaxation is not None:
+            s = torch.where(s.abs() * max(p.stiffness, 1 / p.mass) <= max_relaxation, s, 0.0)
         Q, P = Q - s[:, None] * grad_Q, P - s[:, None] * grad_P
         return dict(state, **{K.Q: Q.reshape(state[K.Q].shape).to(state[K.Q].dtype),
                               K.P: P.reshape(state[K.P].shape).to(state[K.P].dtype)})
@@ -204,28 +211,29 @@ class BandElectronicShell:
     Needs band_radius ≥ 1; on a ring with 2r + 1 ≥ L it is the whole matrix and agrees with
     `ElectronicShell` to O(s³).
 
-    With a `tolerance` δ > 0 ("energy-band-tolerant") the lattice takes only the part of what is left beyond
-    δ per site, |E − E₀| ≤ δL; the rest stays for the rotation of later steps, which aims at E₀ every step.
-    The lattice move is ill-conditioned where (Q, P) rest near their minimum, as on the free Fermi sea of a
-    deep quench: there ∇_(Q,P)E is tiny, an energy excess is met by relaxing Q towards g(n − ½)/K, which
-    triples a staggered seed per step (the Peierls instability run at the wrong rate), and a deficit by a
-    move of size √(2|ΔE|/K) along the seed. ρ then also nearly commutes with h, so the rotation cannot take
-    it either, and a learned step's energy error of 10⁻² per site (or the band purification of the truncated
-    Fermi sea, +10⁻² per site) nucleates the polarons within a few steps (experiment 8c, result 12).
+    With `max_relaxation` κ ("energy-band-conditioned", κ = `MAX_RELAXATION`) the lattice takes what is left
+    only where that move is well conditioned, at most a fraction κ of the way to its minimum
+    (`EnergyShell.project`); elsewhere the error stays for the rotation and the lattice of later steps, which
+    aim at E₀ every step. The move is ill-conditioned where (Q, P) rest near their minimum, as on the free
+    Fermi sea of a deep quench: there ∇_(Q,P)E is tiny, an energy excess is met by relaxing Q all the way to
+    g(n − ½)/K, which triples a staggered seed per step (the Peierls instability at the wrong rate), and a
+    deficit by a move of size √(2|ΔE|/K) along the seed. ρ then also nearly commutes with h, so the rotation
+    cannot take it either, and a learned step's energy error of 10⁻² per site (or the band purification of the
+    truncated Fermi sea, +10⁻² per site) nucleates the polarons within a few steps (experiment 8c, result 12).
     """
 
     def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, max_angle: float = MAX_ANGLE_8,
-                 tolerance: float = 0.0):
+                 max_relaxation: float | None = None):
         self.lattice = EnergyShell(params, spec)
-        self.params, self.spec, self.max_angle, self.tolerance = params, spec, max_angle, tolerance
+        self.params, self.spec, self.max_angle, self.max_relaxation = params, spec, max_angle, max_relaxation
         self.periodic = params.boundary == "periodic"
 
     def energy(self, state: dict) -> torch.Tensor:
         return self.lattice.energy(state)
 
     def project(self, state: dict, target: torch.Tensor) -> dict:
-        """The state with ρ moved along the truncated rotation so that E = target per chain, the rest (beyond
-        the tolerance) through (Q, P)."""
+        """The state with ρ moved along the truncated rotation so that E = target per chain, the rest
+        through (Q, P) (where well conditioned, with `max_relaxation`)."""
         L, r, periodic, p = self.lattice.L, self.spec.band_radius, self.periodic, self.params
         rho = band_to_rows(state[K.RHO].double().reshape(-1, self.lattice.M, 2), L, periodic, self.spec)
         h = band_algebra.hopping_rows(state[K.Q].double().reshape(-1, L), p.hopping, p.g, periodic)
@@ -239,7 +247,4 @@ class BandElectronicShell:
         s = s[:, None, None]
         band = rows_to_band(rho + s * D + s ** 2 / 2 * D2, L, periodic, self.spec)
         state = dict(state, **{K.RHO: band.reshape(state[K.RHO].shape).to(state[K.RHO].dtype)})
-        if self.tolerance > 0:  # the nearest energy within the tolerance
-            slack = self.tolerance * L
-            target = torch.minimum(torch.maximum(self.lattice.energy(state), target - slack), target + slack)
-        return self.lattice.project(state, target)
+        return self.lattice.project(state, target, self.max_relaxation)
