@@ -32,7 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PRETRAINED = os.path.join(ROOT, "experiments", "holstein_parc", "pretrained", "shallow_chains16_graph.pt")
 PRETRAINED_LATTICE = 256  # the chain the pretrained shallow- and deep-quench models are rolled out on
 PRETRAINED_DEEP = os.path.join(ROOT, "experiments", "holstein_parc", "pretrained", "deep_chains_climate_graph.pt")
-DEEP_CONSERVE = ("purity-band", "energy-band")  # the band-local constraints the deep model was trained through
+# the band-local constraints the deep model was trained through, the lattice moved only where that is well conditioned
+DEEP_CONSERVE = ("purity-band", "energy-band-conditioned")
 PRETRAINED_WAVE = os.path.join(ROOT, "experiments", "wave_emulator", "pretrained", "kernel.pt")
 PRETRAINED_FORCE = os.path.join(ROOT, "experiments", "negf_forcefield", "pretrained", "forcefield_graph.pt")
 FORCE_FIELD_LATTICE = (120, 30)  # Lx, Ly: 3,600 sites, three times the largest exact run of the experiments
@@ -168,12 +169,16 @@ def deep_pretrained_demo(out: str, checkpoint: str, t_final: float, lattice: int
     for name in ("polaron_fraction", "kinetic"):
         for who in ("exact", "model"):
             metrics[f"{name}_{who}"] = float(series[who][name][late].mean())
+    for who in ("exact", "model"):  # the first time the polaron fraction reaches half the exact late mean
+        formed = np.flatnonzero(series[who]["polaron_fraction"] >= metrics["polaron_fraction_exact"] / 2)
+        metrics[f"nucleation_time_{who}"] = round(float(series[who]["t"][formed[0]]), 4) if formed.size else None
     write_json(os.path.join(out, "deep_pretrained_metrics.json"), metrics)
     first, last = metrics["averaged_over_t"]
     print(f"pretrained deep-quench graph PARC ({checkpoint}): {steps} steps at L = {lattice} with "
           f"{' and '.join(DEEP_CONSERVE)}; over t = {first:g} … {last:g} "
           f"polaron fraction {metrics['polaron_fraction_model']:.3f} (exact {metrics['polaron_fraction_exact']:.3f}), "
           f"lattice kinetic energy per site {metrics['kinetic_model']:.3f} (exact {metrics['kinetic_exact']:.3f}); "
+          f"polarons formed at t = {metrics['nucleation_time_model']} (exact {metrics['nucleation_time_exact']}); "
           f"plot deep_pretrained_rollout.png")
 
 

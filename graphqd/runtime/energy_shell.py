@@ -219,7 +219,7 @@ class BandElectronicShell:
     g(n − ½)/K, which triples a staggered seed per step (the Peierls instability at the wrong rate), and a
     deficit by a move of size √(2|ΔE|/K) along the seed. ρ then also nearly commutes with h, so the rotation
     cannot take it either, and a learned step's energy error of 10⁻² per site (or the band purification of the
-    truncated Fermi sea, +10⁻² per site) nucleates the polarons within a few steps (experiment 8c, result 12).
+    truncated Fermi sea, +10⁻² per site) nucleates the polarons within a few steps (experiment 8c, results 12, 13).
     """
 
     def __init__(self, params: holstein.HolsteinParams, spec: HolsteinGraphSpec, max_angle: float = MAX_ANGLE_8,

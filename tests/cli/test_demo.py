@@ -25,8 +25,10 @@ def test_small_demo_writes_every_output(cli, tmp_path):
     deep = json.loads((out / "deep_pretrained_metrics.json").read_text())
     assert abs(deep["steps"] * deep["dt"] - 8) <= deep["dt"] / 2 and deep["L"] == 256
     assert all(0 <= deep[f"polaron_fraction_{who}"] <= 1 and deep[f"kinetic_{who}"] >= 0 for who in ("exact", "model"))
+    assert all(deep[f"nucleation_time_{who}"] is None or 0 < deep[f"nucleation_time_{who}"] <= 8
+               for who in ("exact", "model"))
     with h5py.File(out / "deep_pretrained_rollout.h5") as h:
-        assert h["rho_band"].shape[-2:] == (256, 17) and h.attrs["conserve"] == "purity-band,energy-band"
+        assert h["rho_band"].shape[-2:] == (256, 17) and h.attrs["conserve"] == "purity-band,energy-band-conditioned"
     wave = json.loads((out / "wave_emulator_steps_metrics.json").read_text())
     assert wave["steps"] == 80 and 0 < wave["groups"]["all"]["correlation"] <= 1
     with h5py.File(out / "surrogate_rollout_L64_exact.h5") as h:
