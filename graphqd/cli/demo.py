@@ -169,9 +169,10 @@ def deep_pretrained_demo(out: str, checkpoint: str, t_final: float, lattice: int
     for name in ("polaron_fraction", "kinetic"):
         for who in ("exact", "model"):
             metrics[f"{name}_{who}"] = float(series[who][name][late].mean())
-    for who in ("exact", "model"):  # the first time the polaron fraction reaches half the exact late mean
-        formed = np.flatnonzero(series[who]["polaron_fraction"] >= metrics["polaron_fraction_exact"] / 2)
-        metrics[f"nucleation_time_{who}"] = round(float(series[who]["t"][formed[0]]), 4) if formed.size else None
+    level = metrics["polaron_fraction_exact"] / 2  # polarons formed: the fraction reaches half the exact late mean
+    for who in ("exact", "model"):
+        formed = np.flatnonzero(series[who]["polaron_fraction"] >= level) if level > 0 else []
+        metrics[f"nucleation_time_{who}"] = round(float(series[who]["t"][formed[0]]), 4) if len(formed) else None
     write_json(os.path.join(out, "deep_pretrained_metrics.json"), metrics)
     first, last = metrics["averaged_over_t"]
     print(f"pretrained deep-quench graph PARC ({checkpoint}): {steps} steps at L = {lattice} with "
