@@ -75,7 +75,8 @@ def test_lattice_gains_the_work_of_the_electrons_force():
     L, c, dt = 9, CONSTANTS, 0.08
     state = hermitian_state(L, spec, count=2)
     batch = graph_batch(L, True, spec, 2)
-    out = model(batch, state)
+    with torch.no_grad():
+        out = model(batch, state)
     diagonal = batch[K.BAND_DIAGONAL]
     n_mean = 0.5 * (state[K.RHO][diagonal, 0] + out[K.RHO][diagonal, 0])
     assert (out[K.RHO] - state[K.RHO]).abs().max() > 1e-4  # ρ is learned, it moves
