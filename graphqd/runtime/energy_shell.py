@@ -44,8 +44,8 @@ from graphqd.runtime.isospectral import Isospectral
 # ‖sA‖²_F sums over the sites, so a chain of L sites gets MAX_ANGLE_8·√(L/8): each site rotates as far on any length.
 MAX_ANGLE_8 = 0.1
 # The largest lattice move `energy-band-conditioned` takes, as the fraction |s|·max(K, 1/m) of the way from (Q, P)
-# to the minimum of E along ∇E (see `EnergyShell.project`); in the domain phase of a deep quench the moves are
-# below 0.01, at rest on the free Fermi sea they are about 1.
+# to the minimum of E along ∇E (see `EnergyShell.project`); at rest on the free Fermi sea the move is the whole way
+# (1), in the domain phase of a deep quench the rotation takes nearly all of the error and the moves are small.
 MAX_RELAXATION = 0.05
 
 
