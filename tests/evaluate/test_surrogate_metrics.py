@@ -82,10 +82,10 @@ def test_train_rollout_evaluate_end_to_end(tiny_holstein_recipe, tmp_path):
         np.testing.assert_allclose(rho, rho.conj().swapaxes(-1, -2), atol=1e-6)
         np.testing.assert_allclose(np.trace(rho, axis1=-2, axis2=-1).real, 3.0, atol=1e-4)
     # --conserve is passed through: same first Q, the energy and the spectrum of ρ of every chain held,
-    # the energy through (Q, P), through ρ or through ρ on the band
+    # the energy through (Q, P), through ρ or through ρ on the band (with the lattice moved where well conditioned)
     from graphqd.data.holstein import params_of_store
     from graphqd.physics.holstein import State, energy
-    for through in ("energy", "energy-rho", "energy-band"):
+    for through in ("energy", "energy-rho", "energy-band", "energy-band-conditioned"):
         kept = tmp_path / f"rollout_{through}.h5"
         result = _cli("rollout", "--checkpoint", tmp_path / "run", "--data", data, "--steps", 5, "--runs", 2,
                       "--conserve", through, "--conserve", "spectrum", "--out", kept)
