@@ -154,6 +154,7 @@ def deep_pretrained_demo(out: str, checkpoint: str, t_final: float, lattice: int
     second half of the run (the chaotic trajectories decorrelate; these statistics should agree)."""
     from graphqd.evaluate.holstein_plots import plot_climate
     from graphqd.evaluate.holstein_rollout import exact_path
+    from graphqd.evaluate.metrics import nucleation_time
 
     rollout = os.path.join(out, "deep_pretrained_rollout.h5")
     done = roll_pretrained(checkpoint, os.path.join(out, "holstein_deep.h5"), rollout, t_final, lattice,
@@ -169,10 +170,9 @@ def deep_pretrained_demo(out: str, checkpoint: str, t_final: float, lattice: int
     for name in ("polaron_fraction", "kinetic"):
         for who in ("exact", "model"):
             metrics[f"{name}_{who}"] = float(series[who][name][late].mean())
-    level = metrics["polaron_fraction_exact"] / 2  # polarons formed: the fraction reaches half the exact late mean
-    for who in ("exact", "model"):
-        formed = np.flatnonzero(series[who]["polaron_fraction"] >= level) if level > 0 else []
-        metrics[f"nucleation_time_{who}"] = round(float(series[who]["t"][formed[0]]), 4) if len(formed) else None
+    for who in ("exact", "model"):  # polarons formed: the fraction reaches half the exact late mean
+        t = nucleation_time(series[who]["polaron_fraction"], series[who]["t"], metrics["polaron_fraction_exact"] / 2)
+        metrics[f"nucleation_time_{who}"] = None if t is None else round(t, 4)
     write_json(os.path.join(out, "deep_pretrained_metrics.json"), metrics)
     first, last = metrics["averaged_over_t"]
     print(f"pretrained deep-quench graph PARC ({checkpoint}): {steps} steps at L = {lattice} with "

@@ -84,3 +84,10 @@ def valid_time(errors, threshold: float, dt: float) -> np.ndarray:
     above = ~(e <= threshold)
     first = np.where(above.any(-1), above.argmax(-1), e.shape[-1])
     return first * dt
+
+
+def nucleation_time(polaron_fraction, t, level: float) -> float | None:
+    """The first time t at which the polaron fraction (|Q_i| > 1; a series over t) reaches `level` (for the deep
+    quench, half its late mean); None where it never does or level ≤ 0."""
+    reached = np.flatnonzero(_np(polaron_fraction) >= level) if level > 0 else []
+    return float(_np(t)[reached[0]]) if len(reached) else None

@@ -58,6 +58,13 @@ def _cli(*args):
                           env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
 
 
+def test_nucleation_time_is_the_first_time_the_polaron_fraction_reaches_the_level():
+    t = np.arange(5) * 0.5
+    assert metrics.nucleation_time([0.0, 0.1, 0.4, 0.3, 0.8], t, 0.35) == 1.0
+    assert metrics.nucleation_time([0.0, 0.1, 0.2], t[:3], 0.35) is None
+    assert metrics.nucleation_time([0.0, 0.0], t[:2], 0.0) is None
+
+
 def test_train_rollout_evaluate_end_to_end(tiny_holstein_recipe, tmp_path):
     data = tmp_path / "tiny.h5"
     assert _cli("simulate", "holstein", "--config", tiny_holstein_recipe, "--out", data).returncode == 0
