@@ -69,6 +69,24 @@ def trace_of_product(X: Tensor, Y: Tensor, periodic: bool) -> Tensor:
     return total
 
 
+def matvec(X: Tensor, v: Tensor) -> Tensor:
+    """Xv of a banded matrix (rows layout) and vectors v (..., L): (Xv)_i = Σ_a X_{i, i+a} v_{i+a}."""
+    r = X.shape[-1] // 2
+    return sum(X[..., a + r] * torch.roll(v, -a, dims=-1) for a in range(-r, r + 1))
+
+
+def spectral_radius(X: Tensor, iterations: int = 30) -> Tensor:
+    """max |λ| of a Hermitian banded matrix (rows layout), (...) float: ‖X v_k‖ after `iterations` power
+    iterations v_k = X v_{k−1}/‖X v_{k−1}‖ from a fixed random start, a lower bound that converges to it."""
+    start = torch.randn(X.shape[-2], generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    v = start.to(X.device, X.dtype).expand(X.shape[:-1])
+    norm = torch.linalg.vector_norm(v, dim=-1)
+    for _ in range(iterations):
+        w = matvec(X, v / norm[..., None])
+        norm, v = torch.linalg.vector_norm(w, dim=-1).clamp_min(torch.finfo(norm.dtype).tiny), w
+    return norm
+
+
 def hopping_rows(Q: Tensor, hopping: float, g: float, periodic: bool) -> Tensor:
     """The Holstein single-particle Hamiltonian h(Q) = −t A − g diag(Q) as rows of radius 1, (..., L, 3)."""
     L = Q.shape[-1]

@@ -28,6 +28,17 @@ chain) over-localises, polaron fraction 0.85 against 0.81 exact; half the step (
 band-truncated Fermi sea, falls from 0.067 to 0.045 per site. At 8 sites, where the band is the
 whole ring, both keep the climate (32 runs: polaron fraction 0.734 and 0.736 against 0.725).
 
+Far outside [−1, 1] the quintic overshoots: for α = ½ it sends σ = 1.6 to −0.3 (an occupation 1.3 to 0.34,
+another basin) and diverges beyond 1.76. Each chain's step is therefore capped where the spectral radius x of its
+σ (power iteration on the band, `band_algebra.spectral_radius`) exceeds 1: with
+
+    α ≤ 12 / (x (x + 1) (4x² − 1))
+
+an eigenvalue λ ∈ (1, x] moves towards 1 by at most twice its distance, so no eigenvalue of σ − α f(σ) (before
+the band cut) lies further from the nearest of ±1 than it did. The cap is 2 at x = 1 and reaches ½ at x = 1.41,
+above the 1.2 of the band-truncated Fermi sea (band 4), so a rollout that stays near the physical range never
+feels it.
+
 Shapes: states as in `graphqd.runtime.rollout.rollout`: ρ band (count·M, 2) in the band-graph
 order of `graphqd.graphs.holstein`.
 """
@@ -41,8 +52,8 @@ from graphqd.runtime import band_algebra
 
 
 class BandPurity:
-    """One band-truncated purification step of strength α per call, with the electron number kept (see the
-    module docstring)."""
+    """One band-truncated purification step of strength α per call (capped per chain where σ's spectral radius
+    exceeds 1), with the electron number kept (see the module docstring)."""
 
     def __init__(self, L: int, periodic: bool, spec: HolsteinGraphSpec, strength: float = 0.5):
         self.L, self.periodic, self.spec, self.strength = L, periodic, spec, strength
@@ -61,7 +72,10 @@ class BandPurity:
         square = band_algebra.matmul(sigma, sigma, 2 * r, periodic)
         cube = band_algebra.matmul(sigma, square, 3 * r, periodic)
         fifth = band_algebra.matmul(square, cube, r, periodic)
-        rho = (sigma - self.strength * (4 * fifth - 5 * cube[..., 2 * r:4 * r + 1] + sigma) / 6) / 2
+        x = band_algebra.spectral_radius(sigma)
+        cap = 12 / (x * (x + 1) * (4 * x ** 2 - 1))
+        strength = torch.where(x > 1, cap.clamp(max=self.strength), torch.full_like(x, self.strength))
+        rho = (sigma - strength[..., None, None] * (4 * fifth - 5 * cube[..., 2 * r:4 * r + 1] + sigma) / 6) / 2
         rho[..., r] += 0.5 + ((number - L / 2 - rho[..., r].real.sum(-1)) / L)[:, None]
         band = rows_to_band(rho, L, periodic, self.spec)
         return dict(state, **{K.RHO: band.reshape(state[K.RHO].shape).to(state[K.RHO].dtype)})

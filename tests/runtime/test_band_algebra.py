@@ -40,6 +40,19 @@ def test_banded_product_and_trace_equal_the_dense_ones(L, rx, ry, radius, period
     torch.testing.assert_close(trace, torch.einsum("cij,cji->c", X, Y), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("L,radius,periodic", [(12, 3, True), (8, 4, True), (10, 2, False)])
+def test_banded_matvec_and_spectral_radius_equal_the_dense_ones(L, radius, periodic):
+    X = _banded(3, L, radius, periodic, 2)
+    X = X + X.mH                                                     # Hermitian, as σ = 2ρ − 1
+    v = torch.randn(3, L, dtype=torch.complex128, generator=torch.Generator().manual_seed(4))
+    rows = _rows(X, radius, periodic)
+    torch.testing.assert_close(band_algebra.matvec(rows, v), torch.einsum("cij,cj->ci", X, v), rtol=0, atol=1e-12)
+    exact = torch.linalg.eigvalsh(X).abs().amax(-1)
+    estimate = band_algebra.spectral_radius(rows, iterations=300)
+    assert bool((estimate <= exact + 1e-12).all())                  # a lower bound ...
+    torch.testing.assert_close(estimate, exact, rtol=1e-3, atol=0)   # ... that converges
+
+
 @pytest.mark.parametrize("L,boundary", [(10, "periodic"), (9, "open")])
 def test_hamiltonian_rows_are_the_dense_hamiltonian(L, boundary):
     params = holstein.HolsteinParams(L=L, g=1.3, hopping=0.7, boundary=boundary)

@@ -81,3 +81,22 @@ def test_conserve_purity_band_keeps_a_drifting_model_bounded_on_a_long_chain():
     assert float(occupations(bare[-1]).max()) > 1.5
     assert -0.05 < float(occupations(held[-1]).min()) and float(occupations(held[-1]).max()) < 1.05
     torch.testing.assert_close(occupations(held[-1]).sum(), torch.tensor(20.0, dtype=torch.float64))
+
+
+def test_an_occupation_far_outside_zero_one_returns_to_its_own_basin_without_overshoot():
+    """σ = 1.6 (occupation 1.3): the uncapped half step sends it to −0.32 (occupation 0.34, the basin of ½) and
+    σ > 1.76 diverges; the capped step moves each eigenvalue towards ±1 by at most twice its distance."""
+    L, spec = 8, HolsteinGraphSpec(band_radius=4)
+    unitary = torch.linalg.qr(torch.randn(L, L, dtype=torch.complex128, generator=torch.Generator().manual_seed(5)))[0]
+    for outlier in (1.3, 1.6):
+        occupations = torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, outlier], dtype=torch.float64)
+        state = {K.Q: torch.zeros(L, dtype=torch.float64), K.P: torch.zeros(L, dtype=torch.float64),
+                 K.RHO: dense_to_band((unitary * occupations.to(unitary.dtype)) @ unitary.mH, L, True, spec)}
+        purity, number = BandPurity(L, True, spec), torch.tensor([4.0], dtype=torch.float64)
+        distance = outlier - 1
+        for _ in range(100):
+            state = purity.project(state, number)
+            after = torch.linalg.eigvalsh(band_to_dense(state[K.RHO][None], L, True, spec)[0])
+            assert float(after.max() - 1) < 0.05 + distance and float(after.min()) > -0.05 - distance
+            distance = max(float(after.max() - 1), float(-after.min()), 0.0)
+        torch.testing.assert_close(after, occupations.clamp(max=1), rtol=0, atol=1e-3)
