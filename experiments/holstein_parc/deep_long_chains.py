@@ -6,8 +6,8 @@ steps --burn-in … end, pooled over runs:
 
 * max |ΔC(τ)|, τ ≤ --max-lag, of the CDW order parameters φ_Q = (1/L) Σ (−1)^i Q_i and
   φ_ρ = (1/L) Σ (−1)^i ρ_ii (acceptance ≤ 0.1);
-* the Wasserstein-1 distance of the Q marginal over std(Q) (≤ 0.1) and the polaron fraction |Q_i| > 1
-  (within 0.03 of exact);
+* the Wasserstein-1 distance of the Q marginal over std(Q) (≤ 0.1), W1 = ∫₀¹ |F⁻¹(u) − F⁻¹_exact(u)| du
+  from the quantile functions at 10,000 levels, and the polaron fraction |Q_i| > 1 (within 0.03 of exact);
 * the energy drift per site, max_t |E(t) − E(0)|/L, worst run (≤ 0.05 over 10,000 steps), and the trace drift;
 * where the energy sits: the lattice kinetic energy per site ⟨P²⟩/2m and the 10 % quantile of ρ_ii, of the
   rollouts and of the truth (a surrogate whose polarons bind too strongly empties sites too far and heats the
@@ -24,6 +24,10 @@ The energy needs only Q, P, ρ_ii and the bonds ρ_{i,i+1} (DESIGN §3.1), so th
 band (`rho_band`) without building L × L matrices; stores are read one run at a time. --reference, a second
 exact ensemble of the same size and recipe with another seed, gives what a statistically perfect surrogate
 scores (the sampling floor).
+
+Each ensemble is reduced to its climate (`ensemble_climate`), a few hundred kB however long the runs.
+--keep-climates DIR writes them; any store argument can then be given as its climate (.npz), so the exact ensembles
+of long chains, hours of exact dynamics each, need to be run only once.
 
 Writes deep_long_chains_<tag>.json and a figure deep_long_chains_<tag>.png (C(τ) of φ_Q, the Q marginal and the
 lattice kinetic energy against time, of the truth and of the rollouts) to --out-dir and prints a table.
@@ -48,6 +52,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR, read_occupations
 from graphqd.evaluate import metrics
+
+QUANTILES = 10_000                 # levels of the Q marginal's quantile function kept for W1
+BINS = np.linspace(-6, 6, 121)     # of the Q marginal drawn
 
 
 def read(path: str, frames: int | None = None) -> dict:
@@ -101,42 +108,6 @@ def order_autocorrelation(d: dict, burn_in: int, T: int, max_lag: int) -> dict:
             for name, key in (("phi_Q", "Q"), ("phi_rho", "n"))}
 
 
-def nucleation_time(d: dict, level: float, T: int) -> float | None:
-    """`metrics.nucleation_time` of the polaron fraction |Q_i| > 1 averaged over runs, frames 0 … T − 1."""
-    return metrics.nucleation_time((np.abs(d["Q"][:, :T]) > 1).mean(axis=(0, 2)), np.arange(T) * d["dt"], level)
-
-
-def climate(pred: dict, truth: dict, burn_in: int, max_lag: int) -> dict:
-    """The statistics of the module docstring for `pred` against `truth` (frames burn_in … end of both)."""
-    T = min(pred["Q"].shape[1], truth["Q"].shape[1])
-    C, C_truth = order_autocorrelation(pred, burn_in, T, max_lag), order_autocorrelation(truth, burn_in, T, max_lag)
-    E = energy_per_site(pred)[:, :T]
-    trace = pred["n"][:, :T].sum(-1)
-    finite = bool(np.isfinite(pred["Q"]).all() and np.isfinite(pred["n"]).all())
-    q_pred, q_true = pred["Q"][:, burn_in:T], truth["Q"][:, burn_in:T]
-    polarons_exact = float((np.abs(q_true) > 1).mean())
-
-    def kinetic(d):  # mean lattice kinetic energy per site, P²/2m
-        return float((d["P"][:, burn_in:T].astype(np.float64) ** 2).mean() / (2 * d["params"]["mass"]))
-
-    def low_occupation(d):  # 10 % quantile of ρ_ii: how close the emptied sites come to 0
-        return float(np.quantile(d["n"][:, burn_in:T], 0.1))
-    return {"runs": int(pred["Q"].shape[0]), "steps": T - 1, "finite": finite,
-            "autocorr_maxdiff": {k: float(np.abs(C[k] - C_truth[k]).max()) for k in C},
-            "wasserstein_Q_over_std": float(metrics.wasserstein1(q_pred, q_true) / q_true.std()),
-            "polaron_fraction": float((np.abs(q_pred) > 1).mean()),
-            "polaron_fraction_exact": polarons_exact,
-            "nucleation_time": nucleation_time(pred, polarons_exact / 2, T),
-            "nucleation_time_exact": nucleation_time(truth, polarons_exact / 2, T),
-            "lattice_kinetic_per_site": kinetic(pred), "lattice_kinetic_per_site_exact": kinetic(truth),
-            "occupation_q10": low_occupation(pred), "occupation_q10_exact": low_occupation(truth),
-            "lattice_excess_power_per_site": lattice_excess_power(pred, burn_in, T),
-            "energy_drift_per_site": float(np.abs(E - E[:, :1]).max()),
-            "energy_per_site_start_end": [float(E[:, 0].mean()), float(E[:, -1].mean())],
-            "trace_drift": float(np.abs(trace - trace[:, :1]).max()),
-            "C": {k: c.tolist() for k, c in C.items()}}
-
-
 def kinetic_history(d: dict, block: int) -> np.ndarray:
     """⟨P²⟩/2m per site against time, averaged over runs, sites and blocks of `block` frames."""
     k = (d["P"].astype(np.float64) ** 2).mean(axis=(0, 2)) / (2 * d["params"]["mass"])
@@ -144,23 +115,83 @@ def kinetic_history(d: dict, block: int) -> np.ndarray:
     return k[:n * block].reshape(n, block).mean(-1)
 
 
-def figure(path: str, title: str, truth: dict, rollouts: dict, burn_in: int, max_lag: int, dt: float) -> None:
-    """C(τ) of φ_Q and the pooled Q marginal over steps burn_in … end, and the lattice kinetic energy per site
-    against time from step 0: the truth and each rollout."""
+def ensemble_climate(d: dict, burn_in: int, max_lag: int) -> dict:
+    """What the statistics and the figure need of one ensemble (an exact store or rollouts), over frames burn_in …
+    end: C(τ) of φ_Q and φ_ρ, the Q marginal as its quantile function at the levels (k + ½)/QUANTILES (for W1)
+    and as a density on BINS (for the figure), the polaron fraction over the window and per frame, the lattice
+    kinetic energy, the 10 % quantile of ρ_ii, the lattice's excess power and the worst energy and trace drifts.
+    A few hundred kB however long the runs, so the exact ensembles of long chains can be kept (`save_climate`)."""
+    T, q = d["Q"].shape[1], d["Q"][:, burn_in:]
+    C = order_autocorrelation(d, burn_in, T, max_lag)
+    E, trace = energy_per_site(d), d["n"].sum(-1)
+    finite = bool(np.isfinite(d["Q"]).all() and np.isfinite(d["n"]).all())
+    return {"L": d["Q"].shape[-1], "runs": d["Q"].shape[0], "frames": T, "burn_in": burn_in, "max_lag": max_lag,
+            "dt": d["dt"], "finite": finite, "C_phi_Q": C["phi_Q"], "C_phi_rho": C["phi_rho"],
+            "Q_quantiles": np.quantile(q, (np.arange(QUANTILES) + 0.5) / QUANTILES) if finite else
+            np.full(QUANTILES, np.nan), "Q_std": float(q.std()),
+            "Q_density": np.histogram(q, BINS, density=True)[0] if finite else np.full(len(BINS) - 1, np.nan),
+            "polaron_fraction": float((np.abs(q) > 1).mean()),
+            "polaron_history": (np.abs(d["Q"]) > 1).mean(axis=(0, 2)),
+            "kinetic": float((d["P"][:, burn_in:].astype(np.float64) ** 2).mean() / (2 * d["params"]["mass"])),
+            "kinetic_history": kinetic_history(d, max(1, T // 100)),
+            "occupation_q10": float(np.quantile(d["n"][:, burn_in:], 0.1)) if finite else float("nan"),
+            "lattice_excess_power": lattice_excess_power(d, burn_in, T),
+            "energy_drift": float(np.abs(E - E[:, :1]).max()), "energy_start_end": [float(E[:, 0].mean()),
+                                                                                     float(E[:, -1].mean())],
+            "trace_drift": float(np.abs(trace - trace[:, :1]).max()), "conserve": d["conserve"]}
+
+
+def save_climate(path: str, c: dict) -> None:
+    np.savez_compressed(path, **{k: np.asarray(v) for k, v in c.items()})
+
+
+def load_climate(path: str, frames: int | None, burn_in: int, max_lag: int) -> dict:
+    """The climate of an exact store or rollout store (read here) or of a file of `save_climate`; frames: the
+    truth's length (a store is cut to it; a saved climate must have been taken over the same frames)."""
+    if not path.endswith(".npz"):
+        return ensemble_climate(read(path, frames), burn_in, max_lag)
+    with np.load(path) as f:
+        c = {k: f[k].item() if f[k].ndim == 0 else f[k] for k in f.files}
+    for key, value in (("frames", frames), ("burn_in", burn_in), ("max_lag", max_lag)):
+        if value is not None and c[key] != value:
+            raise SystemExit(f"{path}: climate taken with {key} {c[key]}, here {value}; rerun it from its store")
+    return c
+
+
+def climate(c: dict, truth: dict) -> dict:
+    """The statistics of the module docstring for the ensemble climate `c` against the truth's."""
+    if c["frames"] < truth["frames"]:
+        raise SystemExit(f"rollouts of {c['frames'] - 1} steps are shorter than the truth's {truth['frames'] - 1}")
+    level = truth["polaron_fraction"] / 2
+    t = np.arange(truth["frames"]) * truth["dt"]
+    return {"runs": int(c["runs"]), "steps": int(truth["frames"]) - 1, "finite": bool(c["finite"]),
+            "autocorr_maxdiff": {k: float(np.abs(c[f"C_{k}"] - truth[f"C_{k}"]).max()) for k in ("phi_Q", "phi_rho")},
+            "wasserstein_Q_over_std": float(np.abs(c["Q_quantiles"] - truth["Q_quantiles"]).mean() / truth["Q_std"]),
+            "polaron_fraction": c["polaron_fraction"], "polaron_fraction_exact": truth["polaron_fraction"],
+            "nucleation_time": metrics.nucleation_time(c["polaron_history"], t, level),
+            "nucleation_time_exact": metrics.nucleation_time(truth["polaron_history"], t, level),
+            "lattice_kinetic_per_site": c["kinetic"], "lattice_kinetic_per_site_exact": truth["kinetic"],
+            "occupation_q10": c["occupation_q10"], "occupation_q10_exact": truth["occupation_q10"],
+            "lattice_excess_power_per_site": c["lattice_excess_power"],
+            "energy_drift_per_site": c["energy_drift"], "energy_per_site_start_end": list(c["energy_start_end"]),
+            "trace_drift": c["trace_drift"], "C": {k: c[f"C_{k}"].tolist() for k in ("phi_Q", "phi_rho")}}
+
+
+def figure(path: str, title: str, truth: dict, rollouts: dict) -> None:
+    """C(τ) of φ_Q and the Q marginal over steps burn_in … end, and the lattice kinetic energy per site against
+    time from step 0: the truth and each rollout (ensemble climates)."""
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(14, 3.8))
-    T = truth["Q"].shape[1]
-    tau = np.arange(max_lag + 1) * dt
-    bins = np.linspace(-6, 6, 121)
-    block = max(1, T // 100)
-    for name, d in {"exact": truth, **rollouts}.items():
+    dt, block = truth["dt"], max(1, int(truth["frames"]) // 100)
+    tau = np.arange(len(truth["C_phi_Q"])) * dt
+    for name, c in {"exact": truth, **rollouts}.items():
         style = dict(color="black", lw=2.5, alpha=0.5) if name == "exact" else dict(lw=1.2)
-        left.plot(tau, order_autocorrelation(d, burn_in, T, max_lag)["phi_Q"], label=name, **style)
-        middle.hist(d["Q"][:, burn_in:T].ravel(), bins=bins, density=True, histtype="step", label=name, **style)
-        k = kinetic_history(d, block)
+        left.plot(tau, c["C_phi_Q"], label=name, **style)
+        middle.stairs(c["Q_density"], BINS, label=name, **style)
+        k = c["kinetic_history"]
         right.plot((np.arange(len(k)) + 0.5) * block * dt, k, **style)
     left.set(xlabel="τ", ylabel="C(τ) of φ_Q", title="autocorrelation of the CDW order")
     middle.set(xlabel="Q_i", ylabel="density", title="marginal of Q")
-    right.axvline(burn_in * dt, color="grey", lw=0.8, ls=":")
+    right.axvline(truth["burn_in"] * dt, color="grey", lw=0.8, ls=":")
     right.set(xlabel="t", ylabel="⟨P²⟩/2m per site", title="lattice kinetic energy", ylim=(0, None))
     left.legend(fontsize=8)
     fig.suptitle(title)
@@ -171,29 +202,41 @@ def figure(path: str, title: str, truth: dict, rollouts: dict, burn_in: int, max
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--truth", required=True, help="exact store of the held-out quenches (as long as the rollouts)")
-    ap.add_argument("--reference", help="an independent exact store of the same size and recipe (the floor)")
-    ap.add_argument("--rollout", action="append", default=[], metavar="NAME=PATH")
+    ap.add_argument("--truth", required=True, help="exact store of the held-out quenches (as long as the rollouts), "
+                    "or its climate (.npz, --keep-climates)")
+    ap.add_argument("--reference", help="an independent exact store of the same size and recipe (the floor), or "
+                    "its climate")
+    ap.add_argument("--rollout", action="append", default=[], metavar="NAME=PATH",
+                    help="a rollout store or its climate")
     ap.add_argument("--burn-in", type=int, default=1000, help="statistics use steps >= this")
     ap.add_argument("--max-lag", type=int, default=250)
     ap.add_argument("--tag", required=True, help="name of the output file: deep_long_chains_<tag>.json")
     ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--keep-climates", metavar="DIR", help="also write the climate of every store read to "
+                    "DIR/<store name>.npz (a few hundred kB), to score against later without the store")
     ap.add_argument("--device-note", default="2-core CPU, 1 thread per job")
     ap.add_argument("--plot", nargs="*", default=[], metavar="NAME", help="rollouts drawn in the figure (a handful)")
     args = ap.parse_args()
-    truth = read(args.truth)
-    T = truth["Q"].shape[1]
+
+    def load(path: str, frames: int | None) -> dict:
+        c = load_climate(path, frames, args.burn_in, args.max_lag)
+        if args.keep_climates and not path.endswith(".npz"):
+            os.makedirs(args.keep_climates, exist_ok=True)
+            save_climate(os.path.join(args.keep_climates, os.path.basename(path).removesuffix(".h5") + ".npz"), c)
+        return c
+
+    truth = load(args.truth, None)
+    T = int(truth["frames"])
     rows, plotted = {}, {}
     if args.reference:
-        rows["exact, independent ensemble"] = dict(climate(read(args.reference, T), truth, args.burn_in,
-                                                           args.max_lag), store=os.path.relpath(args.reference))
+        rows["exact, independent ensemble"] = dict(climate(load(args.reference, T), truth),
+                                                   store=os.path.relpath(args.reference))
     for item in args.rollout:
         name, path = item.split("=", 1)
-        pred = read(path, T)
-        rows[name] = dict(climate(pred, truth, args.burn_in, args.max_lag), store=os.path.relpath(path),
-                          conserve=pred["conserve"])
+        c = load(path, T)
+        rows[name] = dict(climate(c, truth), store=os.path.relpath(path), conserve=str(c["conserve"]))
         if name in args.plot:
-            plotted[name] = {k: pred[k] for k in ("Q", "P", "n", "params")}
+            plotted[name] = c
     print(f"{'':34s} {'C phi_Q':>8s} {'C phi_rho':>9s} {'W1/std':>7s} {'polaron':>8s} {'(exact)':>8s} {'E drift':>8s}"
           f" {'P2/2m':>6s} {'(exact)':>7s} {'n q10':>6s} {'(exact)':>7s} {'lattice excess power':>20s} {'t_nucl':>6s}"
           f" {'(exact)':>7s}")
@@ -207,16 +250,12 @@ def main() -> None:
               + ("" if r["finite"] else "  (not finite)"))
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, f"deep_long_chains_{args.tag}.json"), "w") as f:
-        json.dump({"truth": os.path.relpath(args.truth), "L": int(truth["Q"].shape[-1]), "steps": T - 1,
+        json.dump({"truth": os.path.relpath(args.truth), "L": int(truth["L"]), "steps": T - 1,
                    "burn_in": args.burn_in, "max_lag": args.max_lag, "device": args.device_note,
-                   "C_exact": {k: c.tolist() for k, c in order_autocorrelation(truth, args.burn_in, T,
-                                                                               args.max_lag).items()},
-                   "rows": rows}, f, indent=1)
-    with h5py.File(args.truth, "r") as f:
-        dt = float(f["t"][1] - f["t"][0])
+                   "C_exact": {k: truth[f"C_{k}"].tolist() for k in ("phi_Q", "phi_rho")}, "rows": rows}, f, indent=1)
     figure(os.path.join(args.out_dir, f"deep_long_chains_{args.tag}.png"),
-           f"deep quench, L = {truth['Q'].shape[-1]}, {truth['Q'].shape[0]} runs, steps {args.burn_in} … {T - 1}",
-           truth, plotted, args.burn_in, args.max_lag, dt)
+           f"deep quench, L = {int(truth['L'])}, {int(truth['runs'])} runs, steps {args.burn_in} … {T - 1}",
+           truth, plotted)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,23 @@ RECIPE=datasets/holstein_shallow.yaml
 stage=${1:-all}
 mkdir -p data
 
+CLIMATES=$HERE/results/long_chains/climates
+deep_ensembles() {  # for the stages deep and deepcut at L, ensemble: what the statistics compare against (truth,
+  # reference: a kept climate where there is one, else the store) and the store the rollouts start from (start: the
+  # truth; without it the first step of the same seeds and recipe, which has the same initial states)
+  local stem=$1 seeds=(${SEEDS:-4242 4343})
+  truth=data/${stem}_L$L.h5 reference=data/${stem}_b_L$L.h5 start=data/${stem}_L$L.h5
+  [[ $L == 8 && $stem == deep_climate ]] && { truth=data/deep_climate.h5; reference=data/deep_climate_b.h5; start=$truth; }
+  [[ -f $CLIMATES/$(basename $truth .h5).npz ]] && truth=$CLIMATES/$(basename $truth .h5).npz
+  [[ -f $CLIMATES/$(basename $reference .h5).npz ]] && reference=$CLIMATES/$(basename $reference .h5).npz
+  if [[ ! -f $start ]]; then
+    start=data/${stem}_start_L$L.h5
+    local band=(); [[ $L == 8 ]] || band=(--set storage.rho_band=4)
+    [[ -f $start ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --out $start \
+      --set lattice.L=$L --set trajectories=${RUNS:-32} --set seed=${seeds[0]} --set integrator.t_final=0.08 "${band[@]}"
+  fi
+}
+
 simulate() {  # OUT, then --set overrides of the shallow recipe
   local out=$1; shift
   local sets=()
@@ -163,7 +180,7 @@ if [[ $stage == deepcut ]]; then
   # deep_long_chains_${ENSEMBLE}_${TAG:-bandcut}_L$L.*; drawn: the items in PLOT_RADII (default: every one
   # without invariants)
   L=${L:-256} ensemble=${ENSEMBLE:-deep_climate} out=runs/holstein_parc/deep_long args=() plot=()
-  truth=data/${ensemble}_L$L.h5 reference=data/${ensemble}_b_L$L.h5
+  deep_ensembles $ensemble
   mkdir -p $out
   for item in ${RADII:-4 8}; do
     r=${item%%:*} flags=() name="exact, band cut r ${item%%:*}"
@@ -181,11 +198,12 @@ if [[ $stage == deepcut ]]; then
       plot+=("$name")
     fi
     f=$out/${ensemble}_cut_r${item//[:+\/]/_}_L$L.h5
-    [[ -f $f ]] || $PY $HERE/deep_band_truncation.py --truth $truth --radius $r --steps ${STEPS:-10000} "${flags[@]}" \
+    [[ -f $f ]] || $PY $HERE/deep_band_truncation.py --truth $start --radius $r --steps ${STEPS:-10000} "${flags[@]}" \
       --out $f
     args+=(--rollout "$name=$f")
   done
   $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --burn-in ${BURN_IN:-1000} \
+    --keep-climates $CLIMATES \
     --tag ${ensemble}_${TAG:-bandcut}_L$L --out-dir $HERE/results/long_chains --plot "${plot[@]}"
 fi
 if [[ $stage == deeptrain ]]; then
@@ -257,19 +275,19 @@ if [[ $stage == deep ]]; then
   # independent ensemble, with the sets in PLOT drawn. The pilot: ENSEMBLE=deep_pilot STEPS=2000 BURN_IN=500
   L=${L:-256} model=${MODEL:-deep_graph=$HERE/pretrained/deep_graph.pt} ensemble=${ENSEMBLE:-deep_climate}
   name=${model%%=*} ckpt=${model#*=} out=runs/holstein_parc/deep_long args=()
-  truth=data/${ensemble}_L$L.h5 reference=data/${ensemble}_b_L$L.h5 rho=band
-  [[ $L == 8 ]] && rho=dense
-  [[ $L == 8 && $ensemble == deep_climate ]] && { truth=data/deep_climate.h5; reference=data/deep_climate_b.h5; }
+  rho=band; [[ $L == 8 ]] && rho=dense
+  deep_ensembles $ensemble
   mkdir -p $out
   IFS=';' read -ra sets <<< "${CONSERVE:-purity-band+energy-band;purity-band+energy}"
   for c in "${sets[@]}"; do
     flags=(); [[ $c == bare ]] || for x in ${c//+/ }; do flags+=(--conserve $x); done
     f=$out/${ensemble}_${name}_${c}_L$L.h5
-    $GQD --threads 1 rollout --checkpoint $ckpt --data $truth --steps ${STEPS:-10000} --rho $rho "${flags[@]}" --out $f
+    $GQD --threads 1 rollout --checkpoint $ckpt --data $start --steps ${STEPS:-10000} --rho $rho "${flags[@]}" --out $f
     args+=(--rollout "$name, $c=$f")
   done
   plot=(); IFS=';' read -ra drawn <<< "${PLOT:-energy;purity-band+energy-band}"
   for c in "${drawn[@]}"; do plot+=("$name, $c"); done
   $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --burn-in ${BURN_IN:-1000} \
+    --keep-climates $CLIMATES \
     --tag ${ensemble}_${name}_L$L --out-dir $HERE/results/long_chains --plot "${plot[@]}"
 fi
