@@ -53,8 +53,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from graphqd.data.density_band import BAND, DENSE, RADIUS_ATTR, read_occupations
 from graphqd.evaluate import metrics
 
-QUANTILES = 10_000                 # levels of the Q marginal's quantile function kept for W1
-BINS = np.linspace(-6, 6, 121)     # of the Q marginal drawn
+Q_EDGES = np.linspace(-10, 10, 20_001)   # the Q marginal's histogram (W1 from its CDF, within 1e-3 of exact)
+N_EDGES = np.linspace(-0.5, 1.5, 20_001)  # the occupations' (their 10 % quantile)
+BINS = np.linspace(-6, 6, 121)           # of the Q marginal drawn: Q_EDGES' bins -6 ... 6 in groups of 100
+Q_DRAWN = slice(4_000, 16_000)
 
 
 def read(path: str, frames: int | None = None) -> dict:
@@ -101,93 +103,157 @@ def lattice_excess_power(d: dict, first: int, T: int) -> float:
     return float(((lattice[:, -1] - lattice[:, 0] - work) / (L * d["dt"] * (T - 1 - first))).mean())
 
 
-def order_autocorrelation(d: dict, burn_in: int, T: int, max_lag: int) -> dict:
-    """C(τ) of φ_Q and φ_ρ over frames burn_in … T − 1, pooled over runs."""
-    sign = (-1.0) ** np.arange(d["Q"].shape[-1])
-    return {name: metrics.autocorrelation((d[key][:, burn_in:T] * sign).mean(-1), max_lag)
-            for name, key in (("phi_Q", "Q"), ("phi_rho", "n"))}
+def kinetic_history(d: dict) -> np.ndarray:
+    """⟨P²⟩/2m per site against time (T,), averaged over runs and sites."""
+    return (d["P"].astype(np.float64) ** 2).mean(axis=(0, 2)) / (2 * d["params"]["mass"])
 
 
-def kinetic_history(d: dict, block: int) -> np.ndarray:
-    """⟨P²⟩/2m per site against time, averaged over runs, sites and blocks of `block` frames."""
-    k = (d["P"].astype(np.float64) ** 2).mean(axis=(0, 2)) / (2 * d["params"]["mass"])
-    n = len(k) // block
-    return k[:n * block].reshape(n, block).mean(-1)
+def _histogram(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Counts of x in the bins of the uniform `edges`, with the values below and above them in the first and last
+    bin (and NaN in neither)."""
+    return np.histogram(np.clip(x, edges[0], edges[-1]), edges)[0]
 
 
 def ensemble_climate(d: dict, burn_in: int, max_lag: int) -> dict:
-    """What the statistics and the figure need of one ensemble (an exact store or rollouts), over frames burn_in …
-    end: C(τ) of φ_Q and φ_ρ, the Q marginal as its quantile function at the levels (k + ½)/QUANTILES (for W1)
-    and as a density on BINS (for the figure), the polaron fraction over the window and per frame, the lattice
-    kinetic energy, the 10 % quantile of ρ_ii, the lattice's excess power and the worst energy and trace drifts.
-    A few hundred kB however long the runs, so the exact ensembles of long chains can be kept (`save_climate`)."""
-    T, q = d["Q"].shape[1], d["Q"][:, burn_in:]
-    C = order_autocorrelation(d, burn_in, T, max_lag)
+    """The sums over runs that the statistics and the figure need of one ensemble (an exact store, rollouts, or
+    any part of either), over frames burn_in … end: for C(τ) of φ_Q and φ_ρ the pooled sums of x, x² and
+    x_t x_{t+τ}; the Q marginal and the occupations ρ_ii as histograms on fine bins (Q_EDGES, N_EDGES); the
+    polaron count over the window and per frame, ⟨P²⟩/2m per frame, the lattice's excess power; the worst energy
+    and trace drifts. A few hundred kB however long the runs; the climates of parts of an ensemble add up
+    (`merge`) to the climate of the whole, so the runs of an ensemble can be simulated and rolled out a shard at a
+    time and kept (`save_climate`)."""
+    T, L, runs = d["Q"].shape[1], d["Q"].shape[-1], d["Q"].shape[0]
+    sign = (-1.0) ** np.arange(L)
+    c = {"L": L, "runs": runs, "frames": T, "burn_in": burn_in, "max_lag": max_lag, "dt": d["dt"],
+         "conserve": d["conserve"], "finite": bool(np.isfinite(d["Q"]).all() and np.isfinite(d["n"]).all())}
+    lags = np.arange(min(max_lag, T - burn_in - 1) + 1)
+    for name, key in (("phi_Q", "Q"), ("phi_rho", "n")):
+        x = (d[key][:, burn_in:].astype(np.float64) * sign).mean(-1)
+        c[f"{name}_sums"] = np.array([x.size, x.sum(), (x ** 2).sum()])
+        c[f"{name}_lag_sums"] = np.array([(x[:, :x.shape[1] - tau] * x[:, tau:]).sum() for tau in lags])
+        c[f"{name}_lag_counts"] = runs * (x.shape[1] - lags)
+    q = d["Q"][:, burn_in:].astype(np.float64)
+    c["Q_sums"] = np.array([q.size, q.sum(), (q ** 2).sum()])
+    c["Q_counts"] = _histogram(q, Q_EDGES)
+    c["n_counts"] = _histogram(d["n"][:, burn_in:], N_EDGES)
+    c["polarons"] = np.array([q.size, (np.abs(q) > 1).sum()])
+    c["polaron_history_sum"] = (np.abs(d["Q"]) > 1).mean(axis=2).sum(0)
+    c["kinetic_history_sum"] = kinetic_history(d) * runs
+    c["lattice_excess_power_sum"] = lattice_excess_power(d, burn_in, T) * runs
     E, trace = energy_per_site(d), d["n"].sum(-1)
-    finite = bool(np.isfinite(d["Q"]).all() and np.isfinite(d["n"]).all())
-    return {"L": d["Q"].shape[-1], "runs": d["Q"].shape[0], "frames": T, "burn_in": burn_in, "max_lag": max_lag,
-            "dt": d["dt"], "finite": finite, "C_phi_Q": C["phi_Q"], "C_phi_rho": C["phi_rho"],
-            "Q_quantiles": np.quantile(q, (np.arange(QUANTILES) + 0.5) / QUANTILES) if finite else
-            np.full(QUANTILES, np.nan), "Q_std": float(q.std()),
-            "Q_density": np.histogram(q, BINS, density=True)[0] if finite else np.full(len(BINS) - 1, np.nan),
-            "polaron_fraction": float((np.abs(q) > 1).mean()),
-            "polaron_history": (np.abs(d["Q"]) > 1).mean(axis=(0, 2)),
-            "kinetic": float((d["P"][:, burn_in:].astype(np.float64) ** 2).mean() / (2 * d["params"]["mass"])),
-            "kinetic_history": kinetic_history(d, max(1, T // 100)),
-            "occupation_q10": float(np.quantile(d["n"][:, burn_in:], 0.1)) if finite else float("nan"),
-            "lattice_excess_power": lattice_excess_power(d, burn_in, T),
-            "energy_drift": float(np.abs(E - E[:, :1]).max()), "energy_start_end": [float(E[:, 0].mean()),
-                                                                                     float(E[:, -1].mean())],
-            "trace_drift": float(np.abs(trace - trace[:, :1]).max()), "conserve": d["conserve"]}
+    c["energy_drift"], c["trace_drift"] = float(np.abs(E - E[:, :1]).max()), float(np.abs(trace - trace[:, :1]).max())
+    c["energy_start_end_sum"] = np.array([E[:, 0].sum(), E[:, -1].sum()])
+    return c
+
+
+def merge(parts: list[dict]) -> dict:
+    """The climate of the union of the runs of `parts` (climates of one recipe: same L, frames and window)."""
+    c = dict(parts[0])
+    for other in parts[1:]:
+        for key in ("L", "frames", "burn_in", "max_lag", "dt"):
+            if other[key] != c[key]:
+                raise SystemExit(f"climates of different ensembles ({key} {c[key]} and {other[key]}) cannot be merged")
+        for key, value in other.items():
+            if key in ("energy_drift", "trace_drift"):
+                c[key] = max(c[key], value)
+            elif key == "finite":
+                c[key] = c[key] and value
+            elif key == "conserve" and value != c[key]:
+                raise SystemExit(f"climates of rollouts with --conserve {c[key]} and {value} cannot be merged")
+            elif key == "runs" or key.endswith(("_sums", "_sum", "_counts")) or key == "polarons":
+                c[key] = c[key] + value
+    return c
+
+
+def statistics(c: dict) -> dict:
+    """The ensemble's statistics from its climate: C(τ) = (⟨x_t x_{t+τ}⟩ − ⟨x⟩²)/(⟨x²⟩ − ⟨x⟩²) of φ_Q and φ_ρ
+    (`metrics.autocorrelation` pooled over runs), the Q marginal's CDF on Q_EDGES and std, the polaron fraction
+    over the window and per frame, ⟨P²⟩/2m, the 10 % quantile of ρ_ii, and the means over runs."""
+    out, runs = {}, c["runs"]
+    for name in ("phi_Q", "phi_rho"):
+        n, s1, s2 = c[f"{name}_sums"]
+        mean, var = s1 / n, s2 / n - (s1 / n) ** 2
+        out[f"C_{name}"] = (c[f"{name}_lag_sums"] / c[f"{name}_lag_counts"] - mean ** 2) / var
+    n, s1, s2 = c["Q_sums"]
+    out["Q_std"] = float(np.sqrt(s2 / n - (s1 / n) ** 2))
+    out["Q_cdf"] = np.cumsum(c["Q_counts"]) / c["Q_counts"].sum()
+    coarse = c["Q_counts"][Q_DRAWN].reshape(len(BINS) - 1, -1).sum(-1)
+    out["Q_density"] = coarse / (c["Q_counts"].sum() * (BINS[1] - BINS[0]))
+    out["polaron_fraction"] = float(c["polarons"][1] / c["polarons"][0])
+    out["polaron_history"] = c["polaron_history_sum"] / runs
+    out["kinetic_history"] = c["kinetic_history_sum"] / runs
+    out["kinetic"] = float(out["kinetic_history"][c["burn_in"]:].mean())
+    cdf = np.cumsum(c["n_counts"]) / c["n_counts"].sum()
+    out["occupation_q10"] = float(np.interp(0.1, cdf, N_EDGES[1:]))
+    out["lattice_excess_power"] = float(c["lattice_excess_power_sum"] / runs)
+    out["energy_start_end"] = (c["energy_start_end_sum"] / runs).tolist()
+    return out
 
 
 def save_climate(path: str, c: dict) -> None:
     np.savez_compressed(path, **{k: np.asarray(v) for k, v in c.items()})
 
 
-def load_climate(path: str, frames: int | None, burn_in: int, max_lag: int) -> dict:
-    """The climate of an exact store or rollout store (read here) or of a file of `save_climate`; frames: the
-    truth's length (a store is cut to it; a saved climate must have been taken over the same frames)."""
-    if not path.endswith(".npz"):
-        return ensemble_climate(read(path, frames), burn_in, max_lag)
-    with np.load(path) as f:
-        c = {k: f[k].item() if f[k].ndim == 0 else f[k] for k in f.files}
-    for key, value in (("frames", frames), ("burn_in", burn_in), ("max_lag", max_lag)):
-        if value is not None and c[key] != value:
-            raise SystemExit(f"{path}: climate taken with {key} {c[key]}, here {value}; rerun it from its store")
-    return c
+def load_climate(paths: str, frames: int | None, burn_in: int, max_lag: int, keep: str | None = None) -> dict:
+    """The climate of the runs of the comma-separated `paths`, each an exact or rollout store (read here, cut to
+    `frames`, the truth's length, and written to `keep`/<store name>.npz when `keep` is given) or a file of
+    `save_climate` (which must have been taken over the same frames and window)."""
+    parts = []
+    for path in paths.split(","):
+        if not os.path.exists(path):
+            raise SystemExit(f"{path} does not exist")
+        if path.endswith(".npz"):
+            with np.load(path) as f:
+                c = {k: f[k].item() if f[k].ndim == 0 else f[k] for k in f.files}
+            for key, value in (("frames", frames), ("burn_in", burn_in), ("max_lag", max_lag)):
+                if value is not None and c[key] != value:
+                    raise SystemExit(f"{path}: climate taken with {key} {c[key]}, here {value}; "
+                                     "take it again from its store")
+        else:
+            d = read(path, frames)
+            if d["Q"].shape[1] < burn_in + 2:
+                raise SystemExit(f"{path}: {d['Q'].shape[1]} frames leave nothing after --burn-in {burn_in}")
+            c = ensemble_climate(d, burn_in, max_lag)
+            if keep:
+                os.makedirs(keep, exist_ok=True)
+                save_climate(os.path.join(keep, os.path.basename(path).removesuffix(".h5") + ".npz"), c)
+        parts.append(c)
+    return merge(parts)
 
 
 def climate(c: dict, truth: dict) -> dict:
     """The statistics of the module docstring for the ensemble climate `c` against the truth's."""
     if c["frames"] < truth["frames"]:
         raise SystemExit(f"rollouts of {c['frames'] - 1} steps are shorter than the truth's {truth['frames'] - 1}")
-    level = truth["polaron_fraction"] / 2
+    s, exact = statistics(c), statistics(truth)
+    level = exact["polaron_fraction"] / 2
     t = np.arange(truth["frames"]) * truth["dt"]
     return {"runs": int(c["runs"]), "steps": int(truth["frames"]) - 1, "finite": bool(c["finite"]),
-            "autocorr_maxdiff": {k: float(np.abs(c[f"C_{k}"] - truth[f"C_{k}"]).max()) for k in ("phi_Q", "phi_rho")},
-            "wasserstein_Q_over_std": float(np.abs(c["Q_quantiles"] - truth["Q_quantiles"]).mean() / truth["Q_std"]),
-            "polaron_fraction": c["polaron_fraction"], "polaron_fraction_exact": truth["polaron_fraction"],
-            "nucleation_time": metrics.nucleation_time(c["polaron_history"], t, level),
-            "nucleation_time_exact": metrics.nucleation_time(truth["polaron_history"], t, level),
-            "lattice_kinetic_per_site": c["kinetic"], "lattice_kinetic_per_site_exact": truth["kinetic"],
-            "occupation_q10": c["occupation_q10"], "occupation_q10_exact": truth["occupation_q10"],
-            "lattice_excess_power_per_site": c["lattice_excess_power"],
-            "energy_drift_per_site": c["energy_drift"], "energy_per_site_start_end": list(c["energy_start_end"]),
-            "trace_drift": c["trace_drift"], "C": {k: c[f"C_{k}"].tolist() for k in ("phi_Q", "phi_rho")}}
+            "autocorr_maxdiff": {k: float(np.abs(s[f"C_{k}"] - exact[f"C_{k}"]).max()) for k in ("phi_Q", "phi_rho")},
+            "wasserstein_Q_over_std": float(np.abs(s["Q_cdf"] - exact["Q_cdf"]).sum() * (Q_EDGES[1] - Q_EDGES[0])
+                                            / exact["Q_std"]),
+            "polaron_fraction": s["polaron_fraction"], "polaron_fraction_exact": exact["polaron_fraction"],
+            "nucleation_time": metrics.nucleation_time(s["polaron_history"], t, level),
+            "nucleation_time_exact": metrics.nucleation_time(exact["polaron_history"], t, level),
+            "lattice_kinetic_per_site": s["kinetic"], "lattice_kinetic_per_site_exact": exact["kinetic"],
+            "occupation_q10": s["occupation_q10"], "occupation_q10_exact": exact["occupation_q10"],
+            "lattice_excess_power_per_site": s["lattice_excess_power"],
+            "energy_drift_per_site": c["energy_drift"], "energy_per_site_start_end": s["energy_start_end"],
+            "trace_drift": c["trace_drift"], "C": {k: s[f"C_{k}"].tolist() for k in ("phi_Q", "phi_rho")}}
 
 
 def figure(path: str, title: str, truth: dict, rollouts: dict) -> None:
     """C(τ) of φ_Q and the Q marginal over steps burn_in … end, and the lattice kinetic energy per site against
-    time from step 0: the truth and each rollout (ensemble climates)."""
+    time from step 0 (in blocks of 1 % of the run): the truth and each rollout (ensemble climates)."""
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(14, 3.8))
     dt, block = truth["dt"], max(1, int(truth["frames"]) // 100)
-    tau = np.arange(len(truth["C_phi_Q"])) * dt
     for name, c in {"exact": truth, **rollouts}.items():
+        s = statistics(c)
         style = dict(color="black", lw=2.5, alpha=0.5) if name == "exact" else dict(lw=1.2)
-        left.plot(tau, c["C_phi_Q"], label=name, **style)
-        middle.stairs(c["Q_density"], BINS, label=name, **style)
-        k = c["kinetic_history"]
+        left.plot(np.arange(len(s["C_phi_Q"])) * dt, s["C_phi_Q"], label=name, **style)
+        middle.stairs(s["Q_density"], BINS, label=name, **style)
+        k = s["kinetic_history"][:int(truth["frames"])]
+        k = k[:len(k) // block * block].reshape(-1, block).mean(-1)
         right.plot((np.arange(len(k)) + 0.5) * block * dt, k, **style)
     left.set(xlabel="τ", ylabel="C(τ) of φ_Q", title="autocorrelation of the CDW order")
     middle.set(xlabel="Q_i", ylabel="density", title="marginal of Q")
@@ -202,39 +268,40 @@ def figure(path: str, title: str, truth: dict, rollouts: dict) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--truth", required=True, help="exact store of the held-out quenches (as long as the rollouts), "
-                    "or its climate (.npz, --keep-climates)")
-    ap.add_argument("--reference", help="an independent exact store of the same size and recipe (the floor), or "
-                    "its climate")
-    ap.add_argument("--rollout", action="append", default=[], metavar="NAME=PATH",
-                    help="a rollout store or its climate")
+    ap.add_argument("--truth", required=True, help="exact store(s) of the held-out quenches (as long as the "
+                    "rollouts) or their climates (.npz, --keep-climates), comma-separated: shards of one ensemble")
+    ap.add_argument("--reference", help="an independent exact ensemble of the same size and recipe (the floor), as "
+                    "--truth")
+    ap.add_argument("--rollout", action="append", default=[], metavar="NAME=PATH[,PATH...]",
+                    help="rollout store(s) or their climates")
     ap.add_argument("--burn-in", type=int, default=1000, help="statistics use steps >= this")
     ap.add_argument("--max-lag", type=int, default=250)
-    ap.add_argument("--tag", required=True, help="name of the output file: deep_long_chains_<tag>.json")
-    ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--tag", help="name of the output file: deep_long_chains_<tag>.json")
+    ap.add_argument("--out-dir")
     ap.add_argument("--keep-climates", metavar="DIR", help="also write the climate of every store read to "
-                    "DIR/<store name>.npz (a few hundred kB), to score against later without the store")
+                    "DIR/<store name>.npz (a few hundred kB), to score against later without the store; with --truth "
+                    "alone, only that")
     ap.add_argument("--device-note", default="2-core CPU, 1 thread per job")
     ap.add_argument("--plot", nargs="*", default=[], metavar="NAME", help="rollouts drawn in the figure (a handful)")
     args = ap.parse_args()
+    only_keep = args.keep_climates and not (args.reference or args.rollout)
+    if not only_keep and not (args.tag and args.out_dir):
+        ap.error("--tag and --out-dir are needed to score (only --keep-climates with --truth alone writes no score)")
 
-    def load(path: str, frames: int | None) -> dict:
-        c = load_climate(path, frames, args.burn_in, args.max_lag)
-        if args.keep_climates and not path.endswith(".npz"):
-            os.makedirs(args.keep_climates, exist_ok=True)
-            save_climate(os.path.join(args.keep_climates, os.path.basename(path).removesuffix(".h5") + ".npz"), c)
-        return c
+    def load(paths: str, frames: int | None) -> dict:
+        return load_climate(paths, frames, args.burn_in, args.max_lag, args.keep_climates)
 
     truth = load(args.truth, None)
+    if only_keep:
+        return
     T = int(truth["frames"])
     rows, plotted = {}, {}
     if args.reference:
-        rows["exact, independent ensemble"] = dict(climate(load(args.reference, T), truth),
-                                                   store=os.path.relpath(args.reference))
+        rows["exact, independent ensemble"] = dict(climate(load(args.reference, T), truth), store=args.reference)
     for item in args.rollout:
         name, path = item.split("=", 1)
         c = load(path, T)
-        rows[name] = dict(climate(c, truth), store=os.path.relpath(path), conserve=str(c["conserve"]))
+        rows[name] = dict(climate(c, truth), store=path, conserve=str(c["conserve"]))
         if name in args.plot:
             plotted[name] = c
     print(f"{'':34s} {'C phi_Q':>8s} {'C phi_rho':>9s} {'W1/std':>7s} {'polaron':>8s} {'(exact)':>8s} {'E drift':>8s}"
@@ -250,9 +317,10 @@ def main() -> None:
               + ("" if r["finite"] else "  (not finite)"))
     os.makedirs(args.out_dir, exist_ok=True)
     with open(os.path.join(args.out_dir, f"deep_long_chains_{args.tag}.json"), "w") as f:
-        json.dump({"truth": os.path.relpath(args.truth), "L": int(truth["L"]), "steps": T - 1,
-                   "burn_in": args.burn_in, "max_lag": args.max_lag, "device": args.device_note,
-                   "C_exact": {k: truth[f"C_{k}"].tolist() for k in ("phi_Q", "phi_rho")}, "rows": rows}, f, indent=1)
+        json.dump({"truth": args.truth, "L": int(truth["L"]), "steps": T - 1, "burn_in": args.burn_in,
+                   "max_lag": args.max_lag, "device": args.device_note,
+                   "C_exact": {k: statistics(truth)[f"C_{k}"].tolist() for k in ("phi_Q", "phi_rho")},
+                   "rows": rows}, f, indent=1)
     figure(os.path.join(args.out_dir, f"deep_long_chains_{args.tag}.png"),
            f"deep quench, L = {int(truth['L'])}, {int(truth['runs'])} runs, steps {args.burn_in} … {T - 1}",
            truth, plotted)

@@ -17,21 +17,42 @@ RECIPE=datasets/holstein_shallow.yaml
 stage=${1:-all}
 mkdir -p data
 
+# The deep quench: exact ensembles and rollouts at L, whole or in SHARDS parts of RUNS/SHARDS runs (`--shard`; the runs
+# of a recipe are fixed by its seed and their index alone), each reduced to its climate (deep_long_chains.py), kept
+# in CLIMATES: a part whose climate is kept is not simulated or rolled out again (delete the climate to redo it).
 CLIMATES=$HERE/results/long_chains/climates
-deep_ensembles() {  # for the stages deep and deepcut at L, ensemble: what the statistics compare against (truth,
-  # reference: a kept climate where there is one, else the store) and the store the rollouts start from (start: the
-  # truth; without it the first step of the same seeds and recipe, which has the same initial states)
-  local stem=$1 seeds=(${SEEDS:-4242 4343})
-  truth=data/${stem}_L$L.h5 reference=data/${stem}_b_L$L.h5 start=data/${stem}_L$L.h5
-  [[ $L == 8 && $stem == deep_climate ]] && { truth=data/deep_climate.h5; reference=data/deep_climate_b.h5; start=$truth; }
-  [[ -f $CLIMATES/$(basename $truth .h5).npz ]] && truth=$CLIMATES/$(basename $truth .h5).npz
-  [[ -f $CLIMATES/$(basename $reference .h5).npz ]] && reference=$CLIMATES/$(basename $reference .h5).npz
-  if [[ ! -f $start ]]; then
-    start=data/${stem}_start_L$L.h5
-    local band=(); [[ $L == 8 ]] || band=(--set storage.rho_band=4)
-    [[ -f $start ]] || $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --out $start \
-      --set lattice.L=$L --set trajectories=${RUNS:-32} --set seed=${seeds[0]} --set integrator.t_final=0.08 "${band[@]}"
-  fi
+part() {  # the suffix of part K of SHARDS (none for a whole ensemble)
+  [[ ${SHARDS:-1} == 1 ]] || echo ".s$1of$SHARDS"
+}
+kept() {  # the kept climate of STORE if there is one, else STORE
+  local climate=$CLIMATES/$(basename $1 .h5).npz
+  if [[ -f $climate ]]; then echo $climate; else echo $1; fi
+}
+keep_climate() {  # STORE: reduce it to its climate, kept in CLIMATES
+  $PY $HERE/deep_long_chains.py --truth $1 --keep-climates $CLIMATES --burn-in ${BURN_IN:-1000}
+}
+simulate_deep() {  # OUT SEED T_FINAL K: part K of the deep-quench recipe at L, rho on the band of radius 4 beyond L = 8
+  local band=(--set storage.rho_band=4 --set storage.batch=4) shard=()
+  [[ $L == 8 ]] && band=()
+  [[ ${SHARDS:-1} == 1 ]] || shard=(--shard $4/$SHARDS)
+  $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --out $1 "${shard[@]}" --set lattice.L=$L \
+    --set trajectories=${RUNS:-32} --set seed=$2 --set integrator.t_final=$3 "${band[@]}"
+}
+deep_ensembles() {  # ENSEMBLE at L, for the stages deep and deepcut: truth and reference, what the statistics compare
+  # against (comma-separated parts, each its kept climate or its store), and starts, the store each part's rollouts
+  # start from (the truth's part; without it, the first step of the same seeds and recipe: the same initial states)
+  local stem=$1 seeds=(${SEEDS:-4242 4343}) k t r
+  truth= reference= starts=()
+  for ((k = 0; k < ${SHARDS:-1}; k++)); do
+    t=data/${stem}_L$L$(part $k).h5 r=data/${stem}_b_L$L$(part $k).h5
+    [[ $L == 8 && $stem == deep_climate ]] && { t=data/deep_climate.h5; r=data/deep_climate_b.h5; }
+    truth+=${truth:+,}$(kept $t) reference+=${reference:+,}$(kept $r)
+    if [[ ! -f $t ]]; then
+      t=data/${stem}_start_L$L$(part $k).h5
+      [[ -f $t ]] || simulate_deep $t ${seeds[0]} 0.08 $k
+    fi
+    starts+=($t)
+  done
 }
 
 simulate() {  # OUT, then --set overrides of the shallow recipe
@@ -157,16 +178,20 @@ if [[ $stage == deepdata ]]; then
   # exact deep-quench ensembles of RUNS (32) runs, t = 0 ... T_FINAL (800: 10,000 steps of 0.08): the truth (seed
   # 4242) and an independent one (seed 4343, the sampling floor), data/${ENSEMBLE}{,_b}_L$L.h5 (ENSEMBLE:
   # deep_climate; at L = 8 the stores of experiment 7), rho on the band of radius 4 beyond L = 8 (about 3 h per
-  # L = 256 store on one thread; resumable: rerun to continue). The pilot: ENSEMBLE=deep_pilot RUNS=4 T_FINAL=160
-  # LATTICES=256; the held-out ensembles, seeds never looked at: ENSEMBLE=deep_heldout SEEDS="5252 5353"
+  # L = 256 store on one thread; resumable: rerun to continue; SHARDS=8: in parts of 4 runs, each kept as its climate
+  # once done). The pilot: ENSEMBLE=deep_pilot RUNS=4 T_FINAL=160 BURN_IN=500 LATTICES=256; the held-out ensembles, seeds never
+  # looked at: ENSEMBLE=deep_heldout SEEDS="5252 5353"
   ensemble=${ENSEMBLE:-deep_climate} seeds=(${SEEDS:-4242 4343})
   for L in ${LATTICES:-8 256}; do
-    for store_seed in "${ensemble} ${seeds[0]}" "${ensemble}_b ${seeds[1]}"; do
-      set -- $store_seed
-      f=data/${1}_L$L.h5; band=(--set storage.rho_band=4 --set storage.batch=4)
-      [[ $L == 8 ]] && { band=(); [[ $ensemble == deep_climate ]] && f=data/$1.h5; }
-      $GQD --threads 1 simulate holstein --config datasets/holstein_deep.yaml --out $f --set lattice.L=$L \
-        --set trajectories=${RUNS:-32} --set seed=$2 --set integrator.t_final=${T_FINAL:-800} "${band[@]}"
+    for ((k = 0; k < ${SHARDS:-1}; k++)); do
+      for store_seed in "${ensemble} ${seeds[0]}" "${ensemble}_b ${seeds[1]}"; do
+        set -- $store_seed
+        f=data/${1}_L$L$(part $k).h5
+        [[ $L == 8 && $ensemble == deep_climate ]] && f=data/$1.h5
+        [[ $(kept $f) == $f ]] || continue
+        simulate_deep $f $2 ${T_FINAL:-800} $k
+        keep_climate $f
+      done
     done
   done
 fi
@@ -180,6 +205,7 @@ if [[ $stage == deepcut ]]; then
   # deep_long_chains_${ENSEMBLE}_${TAG:-bandcut}_L$L.*; drawn: the items in PLOT_RADII (default: every one
   # without invariants)
   L=${L:-256} ensemble=${ENSEMBLE:-deep_climate} out=runs/holstein_parc/deep_long args=() plot=()
+  [[ ${SHARDS:-1} == 1 ]] || { echo "deepcut runs whole ensembles: leave SHARDS unset" >&2; exit 2; }
   deep_ensembles $ensemble
   mkdir -p $out
   for item in ${RADII:-4 8}; do
@@ -198,12 +224,11 @@ if [[ $stage == deepcut ]]; then
       plot+=("$name")
     fi
     f=$out/${ensemble}_cut_r${item//[:+\/]/_}_L$L.h5
-    [[ -f $f ]] || $PY $HERE/deep_band_truncation.py --truth $start --radius $r --steps ${STEPS:-10000} "${flags[@]}" \
+    [[ -f $f ]] || $PY $HERE/deep_band_truncation.py --truth ${starts[0]} --radius $r --steps ${STEPS:-10000} "${flags[@]}" \
       --out $f
     args+=(--rollout "$name=$f")
   done
   $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --burn-in ${BURN_IN:-1000} \
-    --keep-climates $CLIMATES \
     --tag ${ensemble}_${TAG:-bandcut}_L$L --out-dir $HERE/results/long_chains --plot "${plot[@]}"
 fi
 if [[ $stage == deeptrain ]]; then
@@ -272,7 +297,8 @@ if [[ $stage == deep ]]; then
   # MODEL=NAME=CHECKPOINT (default: pretrained/deep_graph.pt) rolled out STEPS (10,000) steps from t = 0 of every run
   # of the L-site truth of deepdata, with each set of --conserve projections in CONSERVE (";"-separated, "+" between
   # invariants; "bare" for none); statistics over steps BURN_IN (1,000) ... STEPS against the truth and the
-  # independent ensemble, with the sets in PLOT drawn. The pilot: ENSEMBLE=deep_pilot STEPS=2000 BURN_IN=500
+  # independent ensemble, with the sets in PLOT drawn. The pilot: ENSEMBLE=deep_pilot STEPS=2000 BURN_IN=500. With
+  # SHARDS (as in deepdata, with its SEEDS) a part at a time, each rollout part kept as its climate once done
   L=${L:-256} model=${MODEL:-deep_graph=$HERE/pretrained/deep_graph.pt} ensemble=${ENSEMBLE:-deep_climate}
   name=${model%%=*} ckpt=${model#*=} out=runs/holstein_parc/deep_long args=()
   rho=band; [[ $L == 8 ]] && rho=dense
@@ -281,13 +307,20 @@ if [[ $stage == deep ]]; then
   IFS=';' read -ra sets <<< "${CONSERVE:-purity-band+energy-band;purity-band+energy}"
   for c in "${sets[@]}"; do
     flags=(); [[ $c == bare ]] || for x in ${c//+/ }; do flags+=(--conserve $x); done
-    f=$out/${ensemble}_${name}_${c}_L$L.h5
-    $GQD --threads 1 rollout --checkpoint $ckpt --data $start --steps ${STEPS:-10000} --rho $rho "${flags[@]}" --out $f
-    args+=(--rollout "$name, $c=$f")
+    parts=
+    for ((k = 0; k < ${SHARDS:-1}; k++)); do
+      f=$out/${ensemble}_${name}_${c}_L$L$(part $k).h5
+      if [[ $(kept $f) == $f ]]; then
+        $GQD --threads 1 rollout --checkpoint $ckpt --data ${starts[$k]} --steps ${STEPS:-10000} --rho $rho "${flags[@]}" \
+          --out $f
+        keep_climate $f
+      fi
+      parts+=${parts:+,}$(kept $f)
+    done
+    args+=(--rollout "$name, $c=$parts")
   done
   plot=(); IFS=';' read -ra drawn <<< "${PLOT:-energy;purity-band+energy-band}"
   for c in "${drawn[@]}"; do plot+=("$name, $c"); done
   $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --burn-in ${BURN_IN:-1000} \
-    --keep-climates $CLIMATES \
     --tag ${ensemble}_${name}_L$L --out-dir $HERE/results/long_chains --plot "${plot[@]}"
 fi
