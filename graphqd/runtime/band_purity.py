@@ -72,7 +72,7 @@ class BandPurity:
         square = band_algebra.matmul(sigma, sigma, 2 * r, periodic)
         cube = band_algebra.matmul(sigma, square, 3 * r, periodic)
         fifth = band_algebra.matmul(square, cube, r, periodic)
-        x = band_algebra.spectral_radius(sigma)
+        x = band_algebra.spectral_radius(sigma.detach())      # a safeguard: no gradient through the cap
         cap = 12 / (x * (x + 1) * (4 * x ** 2 - 1))
         strength = torch.where(x > 1, cap.clamp(max=self.strength), torch.full_like(x, self.strength))
         rho = (sigma - strength[..., None, None] * (4 * fifth - 5 * cube[..., 2 * r:4 * r + 1] + sigma) / 6) / 2
