@@ -137,8 +137,8 @@ def ensemble_climate(d: dict, burn_in: int, max_lag: int) -> dict:
     c["Q_counts"] = _histogram(q, Q_EDGES)
     c["n_counts"] = _histogram(d["n"][:, burn_in:], N_EDGES)
     c["polarons"] = np.array([q.size, (np.abs(q) > 1).sum()])
-    c["polaron_history_sum"] = (np.abs(d["Q"]) > 1).mean(axis=2).sum(0)
-    c["kinetic_history_sum"] = kinetic_history(d) * runs
+    c["polaron_history_sum"] = (np.abs(d["Q"]) > 1).mean(axis=2).sum(0).astype(np.float32)   # per frame: float32
+    c["kinetic_history_sum"] = (kinetic_history(d) * runs).astype(np.float32)               # keeps the files small
     c["lattice_excess_power_sum"] = lattice_excess_power(d, burn_in, T) * runs
     E, trace = energy_per_site(d), d["n"].sum(-1)
     c["energy_drift"], c["trace_drift"] = float(np.abs(E - E[:, :1]).max()), float(np.abs(trace - trace[:, :1]).max())
