@@ -180,8 +180,8 @@ if [[ $stage == deepdata ]]; then
   # 4242) and an independent one (seed 4343, the sampling floor), data/${ENSEMBLE}{,_b}_L$L.h5 (ENSEMBLE:
   # deep_climate; at L = 8 the stores of experiment 7), rho on the band of radius 4 beyond L = 8 (about 3 h per
   # L = 256 store on one thread; resumable: rerun to continue; SHARDS=8: in parts of 4 runs, each kept as its climate
-  # once done). The pilot: ENSEMBLE=deep_pilot RUNS=4 T_FINAL=160 BURN_IN=500 LATTICES=256; the held-out ensembles, seeds never
-  # looked at: ENSEMBLE=deep_heldout SEEDS="5252 5353"
+  # once done). The pilot: ENSEMBLE=deep_pilot RUNS=4 T_FINAL=160 BURN_IN=500 LATTICES=256; the held-out ensembles,
+  # seeds never looked at: ENSEMBLE=deep_heldout SEEDS="5252 5353"
   ensemble=${ENSEMBLE:-deep_climate} seeds=(${SEEDS:-4242 4343})
   for L in ${LATTICES:-8 256}; do
     for ((k = 0; k < ${SHARDS:-1}; k++)); do
