@@ -225,8 +225,8 @@ if [[ $stage == deepcut ]]; then
       plot+=("$name")
     fi
     f=$out/${ensemble}_cut_r${item//[:+\/]/_}_L$L.h5
-    [[ -f $f ]] || $PY $HERE/deep_band_truncation.py --truth ${starts[0]} --radius $r --steps ${STEPS:-10000} "${flags[@]}" \
-      --out $f
+    [[ -f $f ]] || $PY $HERE/deep_band_truncation.py --truth ${starts[0]} --radius $r --steps ${STEPS:-10000} \
+      "${flags[@]}" --out $f
     args+=(--rollout "$name=$f")
   done
   $PY $HERE/deep_long_chains.py --truth $truth --reference $reference "${args[@]}" --burn-in ${BURN_IN:-1000} \
@@ -312,8 +312,8 @@ if [[ $stage == deep ]]; then
     for ((k = 0; k < ${SHARDS:-1}; k++)); do
       f=$out/${ensemble}_${name}_${c}_L$L$(part $k).h5
       if [[ $(kept $f) == $f ]]; then
-        $GQD --threads 1 rollout --checkpoint $ckpt --data ${starts[$k]} --steps ${STEPS:-10000} --rho $rho "${flags[@]}" \
-          --out $f
+        $GQD --threads 1 rollout --checkpoint $ckpt --data ${starts[$k]} --steps ${STEPS:-10000} --rho $rho \
+          "${flags[@]}" --out $f
         keep_climate $f
       fi
       parts+=${parts:+,}$(kept $f)
