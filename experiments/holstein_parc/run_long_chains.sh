@@ -40,16 +40,18 @@ simulate_deep() {  # OUT SEED T_FINAL K: part K of the deep-quench recipe at L, 
 }
 deep_ensembles() {  # ENSEMBLE at L, for the stages deep and deepcut: truth and reference, what the statistics compare
   # against (comma-separated parts, each its kept climate or its store), and starts, the store each part's rollouts
-  # start from (the truth's part; while it is missing or still being written, the first step of the same seeds and
-  # recipe: the same initial states)
-  local stem=$1 seeds=(${SEEDS:-4242 4343}) k t r
+  # start from (the truth's part; while it is missing or still being written, and from then on, the first step of the
+  # same seeds and recipe: the same initial states)
+  local stem=$1 seeds=(${SEEDS:-4242 4343}) k t r s
   truth= reference= starts=()
   for ((k = 0; k < ${SHARDS:-1}; k++)); do
     t=data/${stem}_L$L$(part $k).h5 r=data/${stem}_b_L$L$(part $k).h5
     [[ $L == 8 && $stem == deep_climate ]] && { t=data/deep_climate.h5; r=data/deep_climate_b.h5; }
     truth+=${truth:+,}$(kept $t) reference+=${reference:+,}$(kept $r)
-    if ! $PY -c "import h5py, sys; sys.exit(not h5py.File(sys.argv[1], 'r').attrs['complete'])" $t 2>/dev/null; then
-      t=data/${stem}_start_L$L$(part $k).h5
+    s=data/${stem}_start_L$L$(part $k).h5
+    if [[ -f $s ]] || ! $PY -c "import h5py, sys; sys.exit(not h5py.File(sys.argv[1], 'r').attrs['complete'])" $t \
+        2>/dev/null; then
+      t=$s
       [[ -f $t ]] || simulate_deep $t ${seeds[0]} 0.08 $k
     fi
     starts+=($t)
