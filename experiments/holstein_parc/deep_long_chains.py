@@ -120,7 +120,7 @@ def ensemble_climate(d: dict, burn_in: int, max_lag: int) -> dict:
     any part of either), over frames burn_in … end: for C(τ) of φ_Q and φ_ρ the pooled sums of x, x² and
     x_t x_{t+τ}; the Q marginal and the occupations ρ_ii as histograms on fine bins (Q_EDGES, N_EDGES); the
     polaron count over the window and per frame, ⟨P²⟩/2m per frame, the lattice's excess power; the worst energy
-    and trace drifts. A few hundred kB however long the runs; the climates of parts of an ensemble add up
+    and trace drifts. About 100 kB however long the runs; the climates of parts of an ensemble add up
     (`merge`) to the climate of the whole, so the runs of an ensemble can be simulated and rolled out a shard at a
     time and kept (`save_climate`)."""
     T, L, runs = d["Q"].shape[1], d["Q"].shape[-1], d["Q"].shape[0]
@@ -280,7 +280,7 @@ def main() -> None:
     ap.add_argument("--tag", help="name of the output file: deep_long_chains_<tag>.json")
     ap.add_argument("--out-dir")
     ap.add_argument("--keep-climates", metavar="DIR", help="also write the climate of every store read to "
-                    "DIR/<store name>.npz (a few hundred kB), to score against later without the store; with --truth "
+                    "DIR/<store name>.npz (about 100 kB), to score against later without the store; with --truth "
                     "alone, only that")
     ap.add_argument("--device-note", default="2-core CPU, 1 thread per job")
     ap.add_argument("--plot", nargs="*", default=[], metavar="NAME", help="rollouts drawn in the figure (a handful)")
