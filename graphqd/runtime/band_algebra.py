@@ -69,6 +69,15 @@ def trace_of_product(X: Tensor, Y: Tensor, periodic: bool) -> Tensor:
     return total
 
 
+def adjoint(X: Tensor, periodic: bool) -> Tensor:
+    """X† of a banded matrix (rows layout): X†_{i, i+a} = conj(X_{i+a, i}), X_{i+a, i} in the slot of offset −a
+    (its minimum image on a ring)."""
+    L, r = X.shape[-2], X.shape[-1] // 2
+    back = [(L // 2 - a) % L - L // 2 if periodic else -a for a in range(-r, r + 1)]   # the slot of −a
+    Y = torch.stack([torch.roll(X[..., r + b], -a, dims=-1) for a, b in zip(range(-r, r + 1), back)], -1).conj()
+    return Y * _slots(L, r, periodic, X.device)
+
+
 def matvec(X: Tensor, v: Tensor) -> Tensor:
     """Xv of a banded matrix (rows layout) and vectors v (..., L): (Xv)_i = Σ_a X_{i, i+a} v_{i+a}."""
     r = X.shape[-1] // 2

@@ -30,7 +30,8 @@ whole ring, both keep the climate (32 runs: polaron fraction 0.734 and 0.736 aga
 
 Far outside [−1, 1] the quintic overshoots: for α = ½ it sends σ = 1.6 to −0.3 (an occupation 1.3 to 0.34,
 another basin) and diverges beyond 1.76. Each chain's step is therefore capped where the spectral radius x of its
-σ (power iteration on the band, `band_algebra.spectral_radius`) exceeds 1: with
+σ (30 power iterations on the band, `band_algebra.spectral_radius`: a lower bound, which can lag far behind where
+the top eigenvector is localised, 1.08 against 1.41 at one polaron in the rollout below) exceeds 1: with
 
     α ≤ 12 / (x (x + 1) (4x² − 1))
 
@@ -38,6 +39,11 @@ an eigenvalue λ ∈ (1, x] moves towards 1 by at most twice its distance, so no
 the band cut) lies further from the nearest of ±1 than it did. The cap is 2 at x = 1 and reaches ½ at x = 1.41,
 above the 1.2 of the band-truncated Fermi sea (band 4), so a rollout that stays near the physical range never
 feels it.
+
+The purified band is returned Hermitian to the last bit, (ρ + ρ†)/2. Round-off can leave ρ_ij and ρ_ji* one ulp
+apart; the purification of a band with occupations near 1 amplifies that anti-Hermitian part (in a 256-site held-out
+rollout of the committed deep model it grew from 2e-10 at step 6,122 to 1e-3 by step 7,000, and the run blew up at
+step 7,354; replayed from step 7,000 with the Hermitian part taken, it stays bounded).
 
 Shapes: states as in `graphqd.runtime.rollout.rollout`: ρ band (count·M, 2) in the band-graph
 order of `graphqd.graphs.holstein`.
@@ -76,6 +82,7 @@ class BandPurity:
         cap = 12 / (x * (x + 1) * (4 * x ** 2 - 1))
         strength = torch.where(x > 1, cap.clamp(max=self.strength), torch.full_like(x, self.strength))
         rho = (sigma - strength[..., None, None] * (4 * fifth - 5 * cube[..., 2 * r:4 * r + 1] + sigma) / 6) / 2
+        rho = (rho + band_algebra.adjoint(rho, periodic)) / 2    # Hermitian to the last bit (see the docstring)
         rho[..., r] += 0.5 + ((number - L / 2 - rho[..., r].real.sum(-1)) / L)[:, None]
         band = rows_to_band(rho, L, periodic, self.spec)
         return dict(state, **{K.RHO: band.reshape(state[K.RHO].shape).to(state[K.RHO].dtype)})

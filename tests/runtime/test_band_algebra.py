@@ -41,12 +41,15 @@ def test_banded_product_and_trace_equal_the_dense_ones(L, rx, ry, radius, period
 
 
 @pytest.mark.parametrize("L,radius,periodic", [(12, 3, True), (8, 4, True), (10, 2, False)])
-def test_banded_matvec_and_spectral_radius_equal_the_dense_ones(L, radius, periodic):
+def test_banded_matvec_adjoint_and_spectral_radius_equal_the_dense_ones(L, radius, periodic):
     X = _banded(3, L, radius, periodic, 2)
     X = X + X.mH                                                     # Hermitian, as σ = 2ρ − 1
     v = torch.randn(3, L, dtype=torch.complex128, generator=torch.Generator().manual_seed(4))
     rows = _rows(X, radius, periodic)
     torch.testing.assert_close(band_algebra.matvec(rows, v), torch.einsum("cij,cj->ci", X, v), rtol=0, atol=1e-12)
+    Z = _banded(3, L, radius, periodic, 5)                          # not Hermitian
+    adjoint = band_algebra.adjoint(_rows(Z, radius, periodic), periodic)
+    torch.testing.assert_close(adjoint, _rows(Z.mH, radius, periodic), rtol=0, atol=0)
     exact = torch.linalg.eigvalsh(X).abs().amax(-1)
     estimate = band_algebra.spectral_radius(rows, iterations=300)
     assert bool((estimate <= exact + 1e-12).all())                  # a lower bound ...
